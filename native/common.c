@@ -1,0 +1,124 @@
+/* Scalar helpers shared by every ISA variant, and the run-time ISA choice. */
+#include <string.h>
+#include "convkit.h"
+
+#define CK_RESTRICT __restrict__
+
+int ck_best_isa(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+#else
+  return 0;
+#endif
+}
+
+/* One unfolded row segment: dst[ox] = src[ox*sw + offx] where that column lies in [0, W), else 0.
+ * src == NULL means the whole input row lies in the padding. Stride 1 becomes one memcpy. */
+static void ck_unfold_segment(const float* CK_RESTRICT src, int W, int OW, int sw, int offx,
+                              float* CK_RESTRICT dst) {
+  if (src == NULL) { memset(dst, 0, sizeof(float) * (size_t)OW); return; }
+  /* valid ox: 0 <= ox*sw + offx < W */
+  int lo = offx >= 0 ? 0 : (-offx + sw - 1) / sw;
+  int hi = (W - 1 - offx) >= 0 ? (W - 1 - offx) / sw + 1 : 0;
+  if (lo > OW) lo = OW;
+  if (hi > OW) hi = OW;
+  if (hi < lo) hi = lo;
+  if (lo > 0) memset(dst, 0, sizeof(float) * (size_t)lo);
+  if (sw == 1) {
+    if (hi > lo) memcpy(dst + lo, src + lo + offx, sizeof(float) * (size_t)(hi - lo));
+  } else {
+    const float* s = src + (long)lo * sw + offx;
+    for (int ox = lo; ox < hi; ox++, s += sw) dst[ox] = *s;
+  }
+  if (hi < OW) memset(dst + hi, 0, sizeof(float) * (size_t)(OW - hi));
+}
+
+/* The unfolded row k = (c*R + r)*S + s restricted to output rows [oy0, oy1), written contiguously. */
+static void ck_unfold_rows(const float* CK_RESTRICT in, int H, int W, int R, int S, int sh, int sw,
+                           int pt, int pl, int dh, int dw, int OW, int k, int oy0, int oy1,
+                           float* CK_RESTRICT dst) {
+  int s = k % S, r = (k / S) % R, c = k / (R * S);
+  const float* plane = in + (long)c * H * W;
+  int offx = s * dw - pl;
+  for (int oy = oy0; oy < oy1; oy++, dst += OW) {
+    int iy = oy * sh - pt + r * dh;
+    ck_unfold_segment(iy >= 0 && iy < H ? plane + (long)iy * W : NULL, W, OW, sw, offx, dst);
+  }
+}
+
+void ck_im2col(const float* in, int C, int H, int W, int R, int S,
+               int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW,
+               float* col, int k0, int k1) {
+  (void)C;
+  long n = (long)OH * OW;
+  for (int k = k0; k < k1; k++)
+    ck_unfold_rows(in, H, W, R, S, sh, sw, pt, pl, dh, dw, OW, k, 0, OH, col + k * n);
+}
+
+void ck_bias_act(float* y, const float* bias, int N, int m0, int m1, int act) {
+  for (int m = m0; m < m1; m++) {
+    float* CK_RESTRICT row = y + (long)m * N;
+    const float b = bias ? bias[m] : 0.0f;
+    if (act == 0) {
+      if (bias) for (int i = 0; i < N; i++) row[i] += b;
+    } else if (act == 1) {
+      for (int i = 0; i < N; i++) { float v = row[i] + b; row[i] = v > 0.0f ? v : 0.0f; }
+    } else {
+      for (int i = 0; i < N; i++) {
+        float v = row[i] + b; v = v > 0.0f ? v : 0.0f; row[i] = v < 6.0f ? v : 6.0f;
+      }
+    }
+  }
+}
+
+void ck_connection_table(const float* col, int N, const int* start, const int* row, const float* w,
+                         const float* bias, float* out, int act, int o0, int o1) {
+  for (int o = o0; o < o1; o++) {
+    float* CK_RESTRICT y = out + (long)o * N;
+    const float b = bias ? bias[o] : 0.0f;
+    for (int i = 0; i < N; i++) y[i] = b;
+    for (int j = start[o]; j < start[o + 1]; j++) {
+      const float* CK_RESTRICT x = col + (long)row[j] * N;
+      const float wj = w[j];
+      for (int i = 0; i < N; i++) y[i] += wj * x[i];
+    }
+  }
+  ck_bias_act(out, NULL, N, o0, o1, act);
+}
+
+/* Depthwise scratch: the phase-split copy of one input channel, a zero row, an output-row tail. */
+static int ck_round8(int x) { return (x + 7) & ~7; }
+
+static int ck_dw_phase_len(int S, int sw, int dw, int OW) {
+  int need = (ck_round8(OW) - 1) * sw + (S - 1) * dw + 1;   /* padded columns the vectors touch */
+  return ck_round8((need + sw - 1) / sw);
+}
+
+long long ck_depthwise_scratch_floats(int H, int S, int sw, int dw, int OW) {
+  long long L = ck_dw_phase_len(S, sw, dw, OW);
+  return (long long)(H + 1) * sw * L + 8;   /* + one zero row of every phase */
+}
+
+/* Phase-split copy of one channel: padded column xc = p + sw*i of row iy goes to
+ * dst[(iy*sw + p)*L + i]. Every tap of a strided, dilated kernel then reads a contiguous run. */
+static void ck_dw_split_channel(const float* CK_RESTRICT plane, int H, int W, int pl, int sw, int L,
+                                float* CK_RESTRICT dst) {
+  for (int iy = 0; iy < H; iy++) {
+    const float* src = plane + (long)iy * W;
+    for (int p = 0; p < sw; p++)
+      ck_unfold_segment(src, W, L, sw, p - pl, dst + ((long)iy * sw + p) * L);
+  }
+}
+
+static int ck_smallm_block_cols(int OW) { return ck_round8(ck_smallm_rows_per_block(OW) * OW); }
+
+int ck_smallm_rows_per_block(int OW) {
+  /* about 256 output columns per block: K_g x 256 floats stay in L1/L2 while the tile runs. */
+  int r = 256 / OW;
+  return r > 0 ? r : 1;
+}
+
+long long ck_smallm_scratch_floats(int Cg, int R, int S, int OW) {
+  return (long long)Cg * R * S * ck_smallm_block_cols(OW) + 8;
+}

@@ -1,0 +1,55 @@
+/*
+ * convkit native kernels: the C side of io.convkit.nativ.ConvkitNative.
+ *
+ * Every function trusts its arguments: the Java side validates shapes, sizes and ranges before it
+ * calls in, so no kernel re-checks bounds. Each parallel kernel takes a [begin, end) range of its
+ * natural work unit; the Java pool splits the range across threads.
+ *
+ * isa: 0 = portable C (GCC vector extensions, any x86-64), 1 = AVX2+FMA. Callers pass the value
+ * they resolved once with ck_best_isa(); tests force 0 to cover the fallback.
+ * act: 0 = none, 1 = ReLU, 2 = ReLU6.
+ */
+#ifndef CONVKIT_H
+#define CONVKIT_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when this CPU runs AVX2 and FMA, else 0. */
+int ck_best_isa(void);
+
+/* im2col of one image [C][H][W] into col[K][OH*OW], K = C*R*S, rows [k0, k1) only. */
+void ck_im2col(const float* in, int C, int H, int W, int R, int S,
+               int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW,
+               float* col, int k0, int k1);
+
+/* y[m][n] = act(y[m][n] + bias[m]) for rows [m0, m1); bias may be NULL. */
+void ck_bias_act(float* y, const float* bias, int N, int m0, int m1, int act);
+
+/* Depthwise convolution of one image: in [C][H][W], wt [C*mult][R][S], out [C*mult][OH][OW],
+ * output channels [oc0, oc1). scratch holds ck_depthwise_scratch_floats(...) floats. */
+long long ck_depthwise_scratch_floats(int H, int S, int sw, int dw, int OW);
+void ck_depthwise(int isa, const float* in, int C, int H, int W, const float* wt, const float* bias,
+                  float* out, int mult, int R, int S, int sh, int sw, int pt, int pl, int dh, int dw,
+                  int OH, int OW, int act, int oc0, int oc1, float* scratch);
+
+/* Grouped convolution of one image whose groups have few output channels: for each group, a block
+ * of output rows is unfolded into scratch (K_g x block columns, cache resident) and multiplied by
+ * the group's [M_g][K_g] weights with a register-blocked micro-kernel; bias and act are fused.
+ * Tasks are (group, row block) pairs numbered g * blocks + b; this call runs tasks [t0, t1). */
+int ck_smallm_rows_per_block(int OW);
+long long ck_smallm_scratch_floats(int Cg, int R, int S, int OW);
+void ck_conv_smallm(int isa, const float* in, int C, int H, int W, const float* wt, const float* bias,
+                    float* out, int M, int groups, int R, int S, int sh, int sw, int pt, int pl,
+                    int dh, int dw, int OH, int OW, int act, int t0, int t1, float* scratch);
+
+/* Sparse channel connections (LeNet-5 C3) on an unfolded image col[Cin*R*S][N]: output o is
+ * bias[o] + sum over j in [start[o], start[o+1]) of w[j] * col[row[j]], then act; outputs [o0, o1). */
+void ck_connection_table(const float* col, int N, const int* start, const int* row, const float* w,
+                         const float* bias, float* out, int act, int o0, int o1);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

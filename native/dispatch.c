@@ -1,0 +1,17 @@
+/* The one place that picks an ISA variant for each vectorised kernel. */
+#include "convkit.h"
+
+void ck_depthwise(int isa, const float* in, int C, int H, int W, const float* wt, const float* bias,
+                  float* out, int mult, int R, int S, int sh, int sw, int pt, int pl, int dh, int dw,
+                  int OH, int OW, int act, int oc0, int oc1, float* scratch) {
+  (isa == 1 ? ck_depthwise_avx2 : ck_depthwise_portable)(
+      in, C, H, W, wt, bias, out, mult, R, S, sh, sw, pt, pl, dh, dw, OH, OW, act, oc0, oc1, scratch);
+}
+
+void ck_conv_smallm(int isa, const float* in, int C, int H, int W, const float* wt, const float* bias,
+                    float* out, int M, int groups, int R, int S, int sh, int sw, int pt, int pl,
+                    int dh, int dw, int OH, int OW, int act, int t0, int t1, float* scratch) {
+  (isa == 1 ? ck_conv_smallm_avx2 : ck_conv_smallm_portable)(
+      in, C, H, W, wt, bias, out, M, groups, R, S, sh, sw, pt, pl, dh, dw, OH, OW, act, t0, t1,
+      scratch);
+}

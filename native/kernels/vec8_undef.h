@@ -1,0 +1,9 @@
+#undef VF
+#undef VLOAD
+#undef VSTORE
+#undef VSET1
+#undef VFMA
+#undef VADD
+#undef VMAX
+#undef VMIN
+#undef CK_FN

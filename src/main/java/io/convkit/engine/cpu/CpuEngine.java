@@ -1,0 +1,309 @@
+package io.convkit.engine.cpu;
+
+import static io.convkit.tensor.Views.at;
+
+import io.convkit.conv.ConvPlan;
+import io.convkit.conv.ConvSpec;
+import io.convkit.conv.ConvWeights;
+import io.convkit.engine.Engine;
+import io.convkit.nativ.ConvkitNative;
+import io.convkit.tensor.Tensor;
+import io.convkit.tensor.Views;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * The CPU engine: OpenBLAS sgemm for the GEMM-shaped work, our native kernels for im2col, the
+ * fused bias+activation epilogue, depthwise, small-group tiles and connection tables.
+ *
+ * <p>Threads: our kernels run on a pool of {@code threads} (the caller included); OpenBLAS runs
+ * only between them, from the calling thread, on the same number of threads. The two never run
+ * at once, so the cores are never oversubscribed. A batch of small images runs image-parallel
+ * instead: each thread takes whole images and OpenBLAS runs on one thread inside each.
+ */
+public final class CpuEngine implements Engine {
+  /** Below this many multiply-adds per image a batch runs image-parallel (see class comment). */
+  static final long IMAGE_PARALLEL_MAX_MACS = 32_000_000L;
+
+  private final int threads;
+  private final Isa isa;
+  private final WorkerPool pool;
+  private FloatPointer workspaceOwner;
+  private FloatPointer workspace;
+  private long workspaceFloats;
+  private boolean closed;
+
+  public CpuEngine(int threads, Isa isa) {
+    if (threads < 1) {
+      throw new IllegalArgumentException("cpu engine: threads must be >= 1, got " + threads);
+    }
+    ConvkitNative.load();
+    if (!isa.supported()) {
+      throw new IllegalArgumentException("cpu engine: this CPU cannot run the " + isa + " kernels");
+    }
+    this.threads = threads;
+    this.isa = isa;
+    this.pool = new WorkerPool(threads);
+  }
+
+  @Override
+  public String name() {
+    return "cpu(" + threads + (threads == 1 ? " thread, " : " threads, ") + isa.name().toLowerCase()
+        + ")";
+  }
+
+  @Override
+  public int threads() {
+    return threads;
+  }
+
+  public Isa isa() {
+    return isa;
+  }
+
+  /** Bytes of workspace this engine holds now (it grows to the largest call and is reused). */
+  public synchronized long workspaceBytes() {
+    return 4 * workspaceFloats;
+  }
+
+  @Override
+  public synchronized void convolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
+    if (closed) {
+      throw new IllegalStateException(name() + " is closed");
+    }
+    Engine.checkCall(plan, weights, x, y);
+    Call c = new Call(plan, weights, x, y);
+    switch (plan.algorithm()) {
+      case POINTWISE_GEMM, IM2COL_GEMM -> gemmConv(c);
+      case GROUPED_GEMM -> {
+        if (plan.smallMTiles()) {
+          smallMTiles(c);
+        } else {
+          gemmConv(c);
+        }
+      }
+      case DEPTHWISE_DIRECT -> depthwise(c);
+      case CONNECTION_TABLE -> connectionTable(c);
+      default -> throw new AssertionError(plan.algorithm());
+    }
+  }
+
+  /** The operands of one call, with per-image pointer arithmetic. */
+  private static final class Call {
+    final ConvPlan plan;
+    final ConvSpec s;
+    final FloatPointer x;
+    final FloatPointer y;
+    final FloatPointer w;
+    final FloatPointer bias;
+    final ConvWeights weights;
+    final int batch;
+    final int inC;
+    final int inH;
+    final int inW;
+    final int outC;
+    final int outH;
+    final int outW;
+    final long inImage;
+    final long outImage;
+    final int act;
+    final boolean epilogue;
+
+    Call(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
+      this.plan = plan;
+      this.s = plan.spec();
+      this.weights = weights;
+      this.x = x.pointer();
+      this.y = y.pointer();
+      this.w = weights.weights().pointer();
+      this.bias = weights.bias() == null ? null : weights.bias().pointer();
+      this.batch = plan.input().n();
+      this.inC = plan.input().c();
+      this.inH = plan.input().h();
+      this.inW = plan.input().w();
+      this.outC = plan.output().c();
+      this.outH = plan.output().h();
+      this.outW = plan.output().w();
+      this.inImage = (long) inC * inH * inW;
+      this.outImage = (long) outC * outH * outW;
+      this.act = s.activation().code();
+      this.epilogue = bias != null || act != 0;
+    }
+
+    FloatPointer in(int n) {
+      return at(x, n * inImage);
+    }
+
+    FloatPointer out(int n) {
+      return at(y, n * outImage);
+    }
+  }
+
+  private boolean imageParallel(Call c) {
+    return threads > 1 && c.batch >= threads && c.plan.macs() / c.batch < IMAGE_PARALLEL_MAX_MACS;
+  }
+
+  /** IM2COL_GEMM, POINTWISE_GEMM and GROUPED_GEMM with one sgemm per group. */
+  private void gemmConv(Call c) {
+    boolean unfold = c.plan.workspaceBytes() > 0;
+    long wsPerImage = c.plan.workspaceBytes() / 4;
+    if (imageParallel(c)) {
+      FloatPointer ws = workspace(wsPerImage * threads);
+      pool.parallelFor(c.batch, (n0, n1, worker) -> {
+        FloatPointer col = at(ws, worker * wsPerImage);
+        for (int n = n0; n < n1; n++) {
+          if (unfold) {
+            im2col(c, n, col, 0, c.plan.gemmK() * c.s.groups());
+          }
+          groupGemms(c, n, unfold ? col : c.in(n), 1);
+          if (c.epilogue) {
+            ConvkitNative.ck_bias_act(c.out(n), c.bias, c.plan.gemmN(), 0, c.outC, c.act);
+          }
+        }
+      });
+      return;
+    }
+    FloatPointer col = unfold ? workspace(wsPerImage) : null;
+    int rows = c.plan.gemmK() * c.s.groups();
+    for (int n = 0; n < c.batch; n++) {
+      int image = n;
+      if (unfold) {
+        pool.parallelFor(rows, (k0, k1, worker) -> im2col(c, image, col, k0, k1));
+      }
+      groupGemms(c, n, unfold ? col : c.in(n), threads);
+      if (c.epilogue) {
+        FloatPointer out = c.out(n);
+        pool.parallelFor(c.outC, (m0, m1, worker) ->
+            ConvkitNative.ck_bias_act(out, c.bias, c.plan.gemmN(), m0, m1, c.act));
+      }
+    }
+  }
+
+  private static void im2col(Call c, int n, FloatPointer col, int k0, int k1) {
+    ConvSpec s = c.s;
+    ConvkitNative.ck_im2col(c.in(n), c.inC, c.inH, c.inW, s.kernelH(), s.kernelW(), s.strideH(),
+        s.strideW(), s.padTop(), s.padLeft(), s.dilationH(), s.dilationW(), c.outH, c.outW, col,
+        k0, k1);
+  }
+
+  /** One sgemm per group: out[g] = W[g] (Mg x Kg) * B[g] (Kg x N). */
+  private static void groupGemms(Call c, int n, FloatPointer b, int blasThreads) {
+    int m = c.plan.gemmM();
+    int k = c.plan.gemmK();
+    int cols = c.plan.gemmN();
+    FloatPointer out = c.out(n);
+    for (int g = 0; g < c.s.groups(); g++) {
+      Blas.sgemm(blasThreads, m, cols, k, at(c.w, (long) g * m * k), k, at(b, (long) g * k * cols),
+          cols, 0f, at(out, (long) g * m * cols), cols);
+    }
+  }
+
+  /** GROUPED_GEMM with few output channels per group: tasks are (image, group, row block). */
+  private void smallMTiles(Call c) {
+    ConvSpec s = c.s;
+    int rowsPerBlock = ConvkitNative.ck_smallm_rows_per_block(c.outW);
+    int tasksPerImage = s.groups() * ((c.outH + rowsPerBlock - 1) / rowsPerBlock);
+    FloatPointer scratch = scratch(c.plan);
+    long per = c.plan.scratchBytesPerThread() / 4;
+    pool.parallelFor(c.batch * tasksPerImage, (t0, t1, worker) -> {
+      FloatPointer mine = at(scratch, worker * per);
+      for (int t = t0; t < t1; ) {
+        int n = t / tasksPerImage;
+        int end = Math.min(t1, (n + 1) * tasksPerImage);
+        ConvkitNative.ck_conv_smallm(isa.code(), c.in(n), c.inC, c.inH, c.inW, c.w, c.bias,
+            c.out(n), c.outC, s.groups(), s.kernelH(), s.kernelW(), s.strideH(), s.strideW(),
+            s.padTop(), s.padLeft(), s.dilationH(), s.dilationW(), c.outH, c.outW, c.act,
+            t - n * tasksPerImage, end - n * tasksPerImage, mine);
+        t = end;
+      }
+    });
+  }
+
+  /** DEPTHWISE_DIRECT: tasks are (image, output channel). */
+  private void depthwise(Call c) {
+    ConvSpec s = c.s;
+    int mult = c.outC / c.inC;
+    FloatPointer scratch = scratch(c.plan);
+    long per = c.plan.scratchBytesPerThread() / 4;
+    pool.parallelFor(c.batch * c.outC, (t0, t1, worker) -> {
+      FloatPointer mine = at(scratch, worker * per);
+      for (int t = t0; t < t1; ) {
+        int n = t / c.outC;
+        int end = Math.min(t1, (n + 1) * c.outC);
+        ConvkitNative.ck_depthwise(isa.code(), c.in(n), c.inC, c.inH, c.inW, c.w, c.bias, c.out(n),
+            mult, s.kernelH(), s.kernelW(), s.strideH(), s.strideW(), s.padTop(), s.padLeft(),
+            s.dilationH(), s.dilationW(), c.outH, c.outW, c.act, t - n * c.outC,
+            end - n * c.outC, mine);
+        t = end;
+      }
+    });
+  }
+
+  /** CONNECTION_TABLE: unfold all input channels, then each output sums its connected rows. */
+  private void connectionTable(Call c) {
+    long wsPerImage = c.plan.workspaceBytes() / 4;
+    int rows = c.inC * c.s.kernelH() * c.s.kernelW();
+    int cols = c.outH * c.outW;
+    ConvWeights w = c.weights;
+    if (imageParallel(c)) {
+      FloatPointer ws = workspace(wsPerImage * threads);
+      pool.parallelFor(c.batch, (n0, n1, worker) -> {
+        FloatPointer col = at(ws, worker * wsPerImage);
+        for (int n = n0; n < n1; n++) {
+          im2col(c, n, col, 0, rows);
+          ConvkitNative.ck_connection_table(col, cols, w.sparseStart(), w.sparseRow(),
+              w.sparseWeight(), c.bias, c.out(n), c.act, 0, c.outC);
+        }
+      });
+      return;
+    }
+    FloatPointer col = workspace(wsPerImage);
+    for (int n = 0; n < c.batch; n++) {
+      int image = n;
+      pool.parallelFor(rows, (k0, k1, worker) -> im2col(c, image, col, k0, k1));
+      pool.parallelFor(c.outC, (o0, o1, worker) -> ConvkitNative.ck_connection_table(col, cols,
+          w.sparseStart(), w.sparseRow(), w.sparseWeight(), c.bias, c.out(image), c.act, o0, o1));
+    }
+  }
+
+  /** Per-thread scratch of a direct kernel, in the shared workspace. */
+  private FloatPointer scratch(ConvPlan plan) {
+    return workspace(plan.scratchBytesPerThread() / 4 * threads);
+  }
+
+  /** At least {@code floats} of 64-byte-aligned workspace; grows, never shrinks, until close. */
+  private FloatPointer workspace(long floats) {
+    if (floats > workspaceFloats) {
+      if (workspaceOwner != null) {
+        workspaceOwner.close();
+      }
+      workspaceOwner = new FloatPointer(floats + 16);
+      if (workspaceOwner.isNull()) {
+        workspaceOwner = null;
+        workspaceFloats = 0;
+        throw new OutOfMemoryError(name() + ": cannot allocate " + 4 * floats + " bytes of workspace");
+      }
+      long misalign = workspaceOwner.address() % 64;
+      workspace = Views.floats(workspaceOwner, misalign == 0 ? 0 : 64 - misalign, floats);
+      workspaceFloats = floats;
+    }
+    return workspace;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (!closed) {
+      closed = true;
+      pool.close();
+      if (workspaceOwner != null) {
+        workspaceOwner.close();
+        workspaceOwner = null;
+        workspaceFloats = 0;
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return name();
+  }
+}

@@ -1,0 +1,58 @@
+package io.convkit.nativ;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * The JNI face of our C kernels in {@code native/}. The JavaCPP Maven plugin compiles the listed
+ * sources (one translation unit) into a library inside the jar; {@link Loader} extracts and loads
+ * it, so no user sets {@code java.library.path}. See {@code native/convkit.h} for each contract.
+ *
+ * <p>The kernels do not check bounds: every caller validates shapes and sizes first. Only the
+ * engines call in here.
+ */
+@Platform(
+    include = {"convkit.h", "common.c", "isa_portable.c", "isa_avx2.c", "dispatch.c"},
+    compiler = "cpp11")
+public final class ConvkitNative {
+  static {
+    Loader.load();
+  }
+
+  private ConvkitNative() {}
+
+  /** Loads the library (a no-op after the first call); throws if this platform has no build. */
+  public static void load() {}
+
+  public static native int ck_best_isa();
+
+  public static native void ck_im2col(@Const FloatPointer in, int C, int H, int W, int R, int S,
+      int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW, FloatPointer col, int k0,
+      int k1);
+
+  public static native void ck_bias_act(FloatPointer y, @Const FloatPointer bias, int N, int m0,
+      int m1, int act);
+
+  public static native long ck_depthwise_scratch_floats(int H, int S, int sw, int dw, int OW);
+
+  public static native void ck_depthwise(int isa, @Const FloatPointer in, int C, int H, int W,
+      @Const FloatPointer wt, @Const FloatPointer bias, FloatPointer out, int mult, int R, int S,
+      int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW, int act, int oc0, int oc1,
+      FloatPointer scratch);
+
+  public static native int ck_smallm_rows_per_block(int OW);
+
+  public static native long ck_smallm_scratch_floats(int Cg, int R, int S, int OW);
+
+  public static native void ck_conv_smallm(int isa, @Const FloatPointer in, int C, int H, int W,
+      @Const FloatPointer wt, @Const FloatPointer bias, FloatPointer out, int M, int groups, int R,
+      int S, int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW, int act, int t0,
+      int t1, FloatPointer scratch);
+
+  public static native void ck_connection_table(@Const FloatPointer col, int N,
+      @Const IntPointer start, @Const IntPointer row, @Const FloatPointer w,
+      @Const FloatPointer bias, FloatPointer out, int act, int o0, int o1);
+}

@@ -1,0 +1,99 @@
+package io.convkit.engine;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.convkit.conv.Algorithm;
+import io.convkit.conv.ConvPlan;
+import io.convkit.conv.Planner;
+import io.convkit.engine.cpu.CpuEngine;
+import io.convkit.engine.cpu.Isa;
+import io.convkit.nn.Conv2d;
+import io.convkit.testing.ConvCases;
+import io.convkit.testing.ConvCases.Case;
+import io.convkit.testing.Tolerance;
+import io.convkit.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * Every algorithm that fits each case, on the CPU engine, against the float64 reference engine:
+ * the fixed source-table cases and 320 seeded-random specs. Each case runs on the AVX2 kernels
+ * with 2 threads (both the layer-parallel and, for batch >= 2, the image-parallel paths) and on
+ * the portable kernels with 1 thread, so both ISA variants are covered.
+ */
+class CpuEngineCorrectnessTest {
+  static final long SEED = 20261122L;
+  static final int RANDOM_CASES = 320;
+
+  private static Engine reference;
+  private static List<Engine> engines;
+
+  @BeforeAll
+  static void engines() {
+    reference = Engines.reference();
+    engines = new ArrayList<>();
+    if (Isa.AVX2.supported()) {
+      engines.add(new CpuEngine(2, Isa.AVX2));
+    }
+    engines.add(new CpuEngine(1, Isa.PORTABLE));
+  }
+
+  @AfterAll
+  static void close() {
+    engines.forEach(Engine::close);
+    reference.close();
+  }
+
+  @Test
+  void thisMachineRunsTheAvx2Kernels() {
+    // The CI machine and the development machine have AVX2+FMA; if this fails, the AVX2
+    // variants went untested and the suite would look greener than it is.
+    assertTrue(Isa.AVX2.supported(), "this CPU has no AVX2+FMA; only the portable path ran");
+  }
+
+  @TestFactory
+  Stream<DynamicTest> fixedCases() {
+    return ConvCases.fixed().stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> check(c)));
+  }
+
+  @TestFactory
+  Stream<DynamicTest> randomCases() {
+    return ConvCases.random(SEED, RANDOM_CASES).stream()
+        .map(c -> DynamicTest.dynamicTest(c.toString(), () -> check(c)));
+  }
+
+  static void check(Case c) {
+    float[] w = ConvCases.data(c.seed(), c.spec().hasConnections() ? c.spec().weightCount()
+        : c.spec().denseWeightCount());
+    float[] b = c.spec().hasBias() ? ConvCases.data(c.seed() + 1, c.spec().outChannels()) : null;
+    float[] x = ConvCases.data(c.seed() + 2, c.input().elements());
+    int ran = 0;
+    try (Conv2d conv = new Conv2d(c.spec(), w, b);
+        Tensor in = Tensor.of(x, c.input().dims())) {
+      float[] expected;
+      try (Tensor y = conv.forward(in, reference)) {
+        expected = y.toArray();
+      }
+      for (Algorithm a : Algorithm.values()) {
+        if (Planner.misfit(a, c.spec()) != null) {
+          continue;
+        }
+        ConvPlan plan = conv.plan(c.input(), a);
+        for (Engine e : engines) {
+          try (Tensor y = conv.forward(in, e, a)) {
+            Tolerance.assertClose(c + " with " + a + " on " + e.name(), plan, conv.weights(), x,
+                expected, y.toArray());
+          }
+          ran++;
+        }
+      }
+    }
+    assertTrue(ran >= engines.size(), "no algorithm ran " + c);
+  }
+}
