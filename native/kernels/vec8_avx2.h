@@ -8,3 +8,7 @@
 #define VMAX(a, b) _mm256_max_ps((a), (b))
 #define VMIN(a, b) _mm256_min_ps((a), (b))
 #define CK_FN(name) name##_avx2
+/* Stores lanes [0, n), 0 < n < 8, with a mask: no write past them, no scalar tail loop. */
+static const int ck_avx2_mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+#define VSTORE_FIRST(p, v, n) \
+  _mm256_maskstore_ps((p), _mm256_loadu_si256((const __m256i*)(ck_avx2_mask + 8 - (n))), (v))

@@ -21,4 +21,10 @@ static inline ck_pv8 ck_pv8_min(ck_pv8 a, ck_pv8 b) {
 #define VADD(a, b) ((a) + (b))
 #define VMAX(a, b) ck_pv8_max((a), (b))
 #define VMIN(a, b) ck_pv8_min((a), (b))
+static inline void ck_pv8_store_first(float* p, ck_pv8 v, int n) {
+  float tmp[8];
+  memcpy(tmp, &v, 32);
+  for (int i = 0; i < n; i++) p[i] = tmp[i];
+}
+#define VSTORE_FIRST(p, v, n) ck_pv8_store_first((p), (v), (n))
 #define CK_FN(name) name##_portable

@@ -7,3 +7,4 @@
 #undef VMAX
 #undef VMIN
 #undef CK_FN
+#undef VSTORE_FIRST

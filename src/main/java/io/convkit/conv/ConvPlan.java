@@ -8,7 +8,7 @@ import io.convkit.tensor.Shape;
  *
  * @param workspaceBytes shared scratch for the whole call (the im2col matrix of one image)
  * @param scratchBytesPerThread private scratch each worker thread needs (direct kernels)
- * @param smallMTiles GROUPED_GEMM only: run our register tiles instead of one sgemm per group
+ * @param smallMTiles IM2COL_GEMM / GROUPED_GEMM: our register tiles on unfolded blocks instead of sgemm
  */
 public record ConvPlan(
     ConvSpec spec,

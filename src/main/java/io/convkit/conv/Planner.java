@@ -10,8 +10,9 @@ import io.convkit.tensor.Shape;
  */
 public final class Planner {
   /**
-   * Up to this many output channels per group, GROUPED_GEMM runs our 4x24 register tiles on
-   * cache-sized unfolded blocks: OpenBLAS is slow on such skinny GEMMs (ResNeXt: 4 x 3136 x 36).
+   * Up to this many output channels per group, IM2COL_GEMM and GROUPED_GEMM run our 4x24 register
+   * tiles on cache-sized unfolded blocks instead of OpenBLAS, which is slow on such skinny GEMMs
+   * (ResNeXt's 4 x 3136 x 36 per group, LeNet-5 C1's 6 x 784 x 25).
    */
   public static final int SMALL_M_MAX = 16;
 
@@ -36,6 +37,13 @@ public final class Planner {
           spec.name() + ": algorithm " + algorithm + " does not fit " + spec + ": " + misfit);
     }
     Shape output = spec.outputShape(input);
+    for (Shape t : new Shape[] {input, output}) {
+      if (t.elements() > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(spec.name() + ": " + (t == input ? "input " : "output ")
+            + t + " has " + t.elements() + " elements, more than the " + Integer.MAX_VALUE
+            + " a tensor holds");
+      }
+    }
     int oh = output.h();
     int ow = output.w();
     long n = (long) oh * ow;
@@ -46,9 +54,17 @@ public final class Planner {
     String kernel;
     switch (algorithm) {
       case POINTWISE_GEMM -> kernel = "sgemm on the input";
-      case IM2COL_GEMM -> {
-        kernel = "im2col + sgemm";
-        workspace = unfolded;
+      case IM2COL_GEMM, GROUPED_GEMM -> {
+        smallM = spec.outChannelsPerGroup() <= SMALL_M_MAX;
+        if (smallM) {
+          kernel = "unfolded blocks + 4x24 tiles";
+          ConvkitNative.load();
+          scratch = ConvkitNative.ck_smallm_scratch_floats(
+              spec.inChannelsPerGroup(), spec.kernelH(), spec.kernelW(), ow);
+        } else {
+          kernel = spec.groups() == 1 ? "im2col + sgemm" : "im2col + sgemm per group";
+          workspace = unfolded;
+        }
       }
       case CONNECTION_TABLE -> {
         kernel = "im2col + sparse rows";
@@ -61,18 +77,6 @@ public final class Planner {
         ConvkitNative.load();
         scratch = ConvkitNative.ck_depthwise_scratch_floats(
             input.h(), spec.kernelW(), spec.strideW(), spec.dilationW(), ow);
-      }
-      case GROUPED_GEMM -> {
-        smallM = spec.outChannelsPerGroup() <= SMALL_M_MAX;
-        if (smallM) {
-          kernel = "unfolded blocks + 4x24 tiles";
-          ConvkitNative.load();
-          scratch = ConvkitNative.ck_smallm_scratch_floats(
-              spec.inChannelsPerGroup(), spec.kernelH(), spec.kernelW(), ow);
-        } else {
-          kernel = "im2col + sgemm per group";
-          workspace = unfolded;
-        }
       }
       default -> throw new AssertionError(algorithm);
     }

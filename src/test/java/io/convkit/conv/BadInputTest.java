@@ -169,10 +169,14 @@ class BadInputTest {
 
   @Test
   void workspaceLargerThanTheKernelsIndex() {
-    // 7x7 kernel over 2048 channels on 1024x1024: the unfolded matrix has 2^36 entries.
-    ConvSpec spec = ConvSpec.builder(2048, 8, 7, 7).padding(3).name("huge").build();
-    fails(IllegalArgumentException.class, () -> Planner.plan(spec, Shape.of(1, 2048, 1024, 1024)),
+    // 7x7 kernel over 64 channels on 2048x2048: the unfolded matrix has 3136 * 2^22 entries.
+    ConvSpec spec = ConvSpec.builder(64, 64, 7, 7).padding(3).name("huge").build();
+    fails(IllegalArgumentException.class, () -> Planner.plan(spec, Shape.of(1, 64, 2048, 2048)),
         "huge", "floats of workspace");
+    // An input no tensor can hold is refused by the planner too, before any engine sees it.
+    ConvSpec small = ConvSpec.builder(1024, 8, 1, 1).name("wide").build();
+    fails(IllegalArgumentException.class, () -> Planner.plan(small, Shape.of(1, 1024, 2048, 2048)),
+        "wide", "input 1x1024x2048x2048", "4294967296 elements");
   }
 
   @Test

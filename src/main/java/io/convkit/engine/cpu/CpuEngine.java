@@ -73,8 +73,8 @@ public final class CpuEngine implements Engine {
     Engine.checkCall(plan, weights, x, y);
     Call c = new Call(plan, weights, x, y);
     switch (plan.algorithm()) {
-      case POINTWISE_GEMM, IM2COL_GEMM -> gemmConv(c);
-      case GROUPED_GEMM -> {
+      case POINTWISE_GEMM -> gemmConv(c);
+      case IM2COL_GEMM, GROUPED_GEMM -> {
         if (plan.smallMTiles()) {
           smallMTiles(c);
         } else {
@@ -197,7 +197,7 @@ public final class CpuEngine implements Engine {
     }
   }
 
-  /** GROUPED_GEMM with few output channels per group: tasks are (image, group, row block). */
+  /** Few output channels per group: our tiles; tasks are (image, group, block of output rows). */
   private void smallMTiles(Call c) {
     ConvSpec s = c.s;
     int rowsPerBlock = ConvkitNative.ck_smallm_rows_per_block(c.outW);

@@ -1,0 +1,586 @@
+package io.convkit.bench;
+
+import io.convkit.bench.LayerBench.Budget;
+import io.convkit.bench.LayerBench.Result;
+import io.convkit.bench.LayerSuite.Layer;
+import io.convkit.engine.Engine;
+import io.convkit.engine.Engines;
+import io.convkit.engine.cpu.Blas;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code bench [--threads 1,2] [--layers name,name] [--csv FILE] [--peak-gflops X]}: the layer
+ * suite at each thread count, against the GEMM-only ceiling and oneDNN.
+ *
+ * <p>This process measures nothing itself: for each thread count T it starts a child JVM (same
+ * java, same class path) with {@code OMP_NUM_THREADS=T} and {@code OPENBLAS_NUM_THREADS=T}, since
+ * both libraries fix their pools when they load. The child first measures the sgemm peak
+ * (M = N = K = 2048) at T threads, then each layer (our engine, GEMM ceiling, oneDNN, each in a
+ * block of its own), then the peak once more (the better of the two counts: a busy neighbour
+ * on a shared machine lowers one of them), and prints lines starting with {@code @@} that this process collects. It
+ * then prints one table row per layer and thread count and writes the CSV.
+ *
+ * <p>Further options: {@code --engines convkit,gemm,onednn}, {@code --warmup-ms 300},
+ * {@code --min-ms 1000}, {@code --min-calls 10} (per engine and layer), {@code --no-check} (skip
+ * the cross-check of our output against oneDNN's). Exit status: 0 success, 1 a layer or child
+ * failed, 2 bad arguments.
+ */
+public final class BenchCommand {
+  static final String DEFAULT_CSV = "target/bench/layers.csv";
+  static final int PEAK_SIZE = 2048;
+  private static final String TAG = "@@";
+
+  private BenchCommand() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** The parsed command line. */
+  record Options(List<Integer> threads, List<String> layers, Path csv, double peakGflops,
+      List<String> engines, Budget budget, boolean check, boolean child) {}
+
+  static final class BadArgs extends Exception {
+    BadArgs(String message) {
+      super(message);
+    }
+  }
+
+  public static int run(String[] args) {
+    Options o;
+    List<Layer> layers;
+    try {
+      o = parse(args);
+      if (o == null) {
+        return 0; // --help
+      }
+      layers = LayerSuite.select(LayerSuite.load(), o.layers());
+    } catch (BadArgs | IllegalArgumentException e) {
+      System.err.println("bench: " + e.getMessage());
+      return 2;
+    }
+    if (o.child()) {
+      return child(o, layers);
+    }
+    return parent(o, layers);
+  }
+
+  static Options parse(String[] args) throws BadArgs {
+    List<Integer> threads = null;
+    List<String> layers = List.of();
+    Path csv = Path.of(DEFAULT_CSV);
+    double peak = Double.NaN;
+    List<String> engines = LayerBench.ENGINES;
+    long warmupMs = Budget.DEFAULT.warmupMs();
+    long minMs = Budget.DEFAULT.minMs();
+    int minCalls = Budget.DEFAULT.minCalls();
+    boolean check = true;
+    boolean child = false;
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      String opt = a;
+      String val = null;
+      int eq = a.indexOf('=');
+      if (a.startsWith("--") && eq > 0) {
+        opt = a.substring(0, eq);
+        val = a.substring(eq + 1);
+      }
+      switch (opt) {
+        case "-h", "--help" -> {
+          System.out.println(usage());
+          return null;
+        }
+        case "--child" -> child = true;
+        case "--no-check" -> check = false;
+        case "--threads", "--layers", "--csv", "--peak-gflops", "--engines", "--warmup-ms",
+            "--min-ms", "--min-calls" -> {
+          if (val == null) {
+            if (i + 1 >= args.length) {
+              throw new BadArgs(opt + " needs a value; " + usage());
+            }
+            val = args[++i];
+          }
+          switch (opt) {
+            case "--threads" -> {
+              threads = new ArrayList<>();
+              for (String t : list(opt, val)) {
+                int n = intValue(opt, t);
+                if (n < 1 || n > 1024) {
+                  throw new BadArgs("--threads: " + n + " is not a thread count (1..1024)");
+                }
+                if (!threads.contains(n)) {
+                  threads.add(n);
+                }
+              }
+            }
+            case "--layers" -> layers = list(opt, val);
+            case "--csv" -> csv = Path.of(val);
+            case "--peak-gflops" -> {
+              try {
+                peak = Double.parseDouble(val);
+              } catch (NumberFormatException e) {
+                throw new BadArgs("--peak-gflops: '" + val + "' is not a number");
+              }
+              if (!(peak > 0) || Double.isInfinite(peak)) {
+                throw new BadArgs("--peak-gflops: must be a positive number, got " + val);
+              }
+            }
+            case "--engines" -> {
+              engines = new ArrayList<>(new LinkedHashSet<>(list(opt, val)));
+              for (String e : engines) {
+                if (!LayerBench.ENGINES.contains(e)) {
+                  throw new BadArgs("--engines: unknown engine '" + e + "', expected "
+                      + String.join(",", LayerBench.ENGINES));
+                }
+              }
+            }
+            case "--warmup-ms" -> warmupMs = nonNegative(opt, val);
+            case "--min-ms" -> minMs = nonNegative(opt, val);
+            case "--min-calls" -> {
+              minCalls = intValue(opt, val);
+              if (minCalls < 1) {
+                throw new BadArgs("--min-calls: must be >= 1, got " + minCalls);
+              }
+            }
+            default -> throw new AssertionError(opt);
+          }
+        }
+        default -> throw new BadArgs("unknown argument '" + a + "'; " + usage());
+      }
+    }
+    if (threads == null) {
+      int cores = Runtime.getRuntime().availableProcessors();
+      threads = cores == 1 ? List.of(1) : List.of(1, cores);
+    }
+    if (child && threads.size() != 1) {
+      throw new BadArgs("--child runs one thread count, got " + threads);
+    }
+    return new Options(List.copyOf(threads), layers, csv, peak, List.copyOf(engines),
+        new Budget(warmupMs, minMs, minCalls), check, child);
+  }
+
+  static String usage() {
+    return "usage: bench [--threads 1,2] [--layers name,name] [--csv FILE] [--peak-gflops X]"
+        + " [--engines convkit,gemm,onednn] [--warmup-ms 300] [--min-ms 1000] [--min-calls 10]"
+        + " [--no-check]";
+  }
+
+  private static List<String> list(String opt, String val) throws BadArgs {
+    List<String> out = new ArrayList<>();
+    for (String s : val.split(",")) {
+      if (!s.isBlank()) {
+        out.add(s.strip());
+      }
+    }
+    if (out.isEmpty()) {
+      throw new BadArgs(opt + ": empty list");
+    }
+    return out;
+  }
+
+  private static int intValue(String opt, String val) throws BadArgs {
+    try {
+      return Integer.parseInt(val.strip());
+    } catch (NumberFormatException e) {
+      throw new BadArgs(opt + ": '" + val + "' is not an integer");
+    }
+  }
+
+  private static long nonNegative(String opt, String val) throws BadArgs {
+    int v = intValue(opt, val);
+    if (v < 0) {
+      throw new BadArgs(opt + ": must be >= 0, got " + v);
+    }
+    return v;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Child: measures at one thread count, prints @@ lines on stdout, progress on stderr.
+
+  private static int child(Options o, List<Layer> layers) {
+    int t = o.threads().get(0);
+    PrintStream out = System.out;
+    String tag = "[T=" + t + "] ";
+    String omp = System.getenv("OMP_NUM_THREADS");
+    if (omp == null || !omp.strip().equals(Integer.toString(t))) {
+      System.err.println(tag + "warning: OMP_NUM_THREADS is " + omp + ", not " + t
+          + ": oneDNN will not run on " + t + " threads");
+    }
+    String engineName;
+    try (Engine e = Engines.cpu(t)) {
+      engineName = e.name();
+    }
+    boolean onednn = o.engines().contains(LayerBench.ONEDNN) && LayerBench.oneDnnAvailable();
+    emit(out, "info", Integer.toString(t), engineName, Blas.config(), Boolean.toString(onednn));
+    System.err.printf(Locale.ROOT, "%s%s, oneDNN %s; sgemm peak %d^3 ...%n", tag, engineName,
+        onednn ? "available" : "not used", PEAK_SIZE);
+    Budget peakBudget =
+        new Budget(o.budget().warmupMs(), o.budget().minMs(), Math.min(5, o.budget().minCalls()));
+    double peak = LayerBench.sgemmPeak(t, PEAK_SIZE, peakBudget);
+    emit(out, "peak", Integer.toString(t), Double.toString(peak));
+    System.err.printf(Locale.ROOT, "%ssgemm peak %.1f GFLOP/s%n", tag, peak);
+    int failed = 0;
+    long start = System.nanoTime();
+    for (int i = 0; i < layers.size(); i++) {
+      Layer l = layers.get(i);
+      System.err.printf(Locale.ROOT, "%s%d/%d %s ...", tag, i + 1, layers.size(), l.name());
+      long t0 = System.nanoTime();
+      Result r;
+      try {
+        r = LayerBench.measure(l, t, o.budget(), o.engines(), o.check());
+      } catch (RuntimeException | Error e) {
+        r = new Result(l.name(), t, "", "", l.spec().macs(l.input()) * 2, Double.NaN, Double.NaN,
+            Double.NaN, "", Double.NaN, "benchmark failed: " + e);
+      }
+      if (r.error() != null) {
+        failed++;
+      }
+      emit(out, "result", r.layer(), Integer.toString(r.threads()), r.algorithm(), r.kernel(),
+          Long.toString(r.flops()), Double.toString(r.oursMs()), Double.toString(r.gemmMs()),
+          Double.toString(r.onednnMs()), r.onednnImpl(), Double.toString(r.maxRelError()),
+          r.error() == null ? "" : r.error());
+      System.err.printf(Locale.ROOT, " %s (%.1f s)%n", r.error() != null ? "FAILED: " + r.error()
+          : String.format(Locale.ROOT, "%.3f ms", r.oursMs()), (System.nanoTime() - t0) / 1e9);
+    }
+    // Once more at the end: on a shared machine a neighbour may have disturbed the first one.
+    double again = LayerBench.sgemmPeak(t, PEAK_SIZE, peakBudget);
+    emit(out, "peak", Integer.toString(t), Double.toString(again));
+    System.err.printf(Locale.ROOT, "%ssgemm peak again %.1f GFLOP/s%s%n", tag, again,
+        Math.abs(again - peak) > 0.1 * Math.max(again, peak)
+            ? " (differs by more than 10% from the first: was the machine busy?)" : "");
+    System.err.printf(Locale.ROOT, "%sdone in %.1f s%n", tag, (System.nanoTime() - start) / 1e9);
+    emit(out, "done", Integer.toString(t));
+    return failed == 0 ? 0 : 1;
+  }
+
+  private static void emit(PrintStream out, String kind, String... fields) {
+    StringBuilder b = new StringBuilder(TAG).append(kind);
+    for (String f : fields) {
+      b.append('\t').append(f == null ? "" : f.replaceAll("[\t\r\n]+", " "));
+    }
+    out.println(b);
+    out.flush();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Parent: one child per thread count, then the table and the CSV.
+
+  /** What one child reported. */
+  static final class ChildReport {
+    String engine = "?";
+    String blasConfig = "?";
+    boolean onednn;
+    double peak = Double.NaN;
+    boolean done;
+    final Map<String, Result> results = new LinkedHashMap<>();
+  }
+
+  private static int parent(Options o, List<Layer> layers) {
+    Map<Integer, ChildReport> reports = new LinkedHashMap<>();
+    boolean ok = true;
+    for (int t : o.threads()) {
+      ChildReport rep = new ChildReport();
+      reports.put(t, rep);
+      int rc;
+      try {
+        rc = runChild(o, layers, t, rep);
+      } catch (IOException e) {
+        System.err.println("bench: cannot run the child JVM for " + t + " threads: " + e);
+        rc = -1;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        System.err.println("bench: interrupted");
+        return 1;
+      }
+      if (rc != 0 || !rep.done) {
+        ok = false;
+        if (!rep.done) {
+          System.err.println("bench: the child for " + t + " threads exited with status " + rc
+              + " before it finished (" + rep.results.size() + " of " + layers.size()
+              + " layers measured)");
+        }
+      }
+    }
+    PrintStream out = System.out;
+    printTable(out, o, layers, reports);
+    try {
+      writeCsv(o, layers, reports);
+      out.println("CSV: " + o.csv().toAbsolutePath().normalize());
+    } catch (IOException e) {
+      System.err.println("bench: cannot write " + o.csv() + ": " + e.getMessage());
+      ok = false;
+    }
+    for (ChildReport r : reports.values()) {
+      for (Result res : r.results.values()) {
+        ok &= res.error() == null;
+      }
+    }
+    return ok ? 0 : 1;
+  }
+
+  private static int runChild(Options o, List<Layer> layers, int t, ChildReport rep)
+      throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (a.startsWith("-Xmx") || a.startsWith("-Xms") || a.startsWith("-Xss")
+          || a.startsWith("-XX:MaxDirectMemorySize") || a.startsWith("-Dorg.bytedeco.")) {
+        cmd.add(a);
+      }
+    }
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(BenchCommand.class.getName());
+    cmd.add("--child");
+    cmd.add("--threads");
+    cmd.add(Integer.toString(t));
+    List<String> names = new ArrayList<>();
+    for (Layer l : layers) {
+      names.add(l.name());
+    }
+    cmd.add("--layers");
+    cmd.add(String.join(",", names));
+    cmd.add("--engines");
+    cmd.add(String.join(",", o.engines()));
+    cmd.add("--warmup-ms");
+    cmd.add(Long.toString(o.budget().warmupMs()));
+    cmd.add("--min-ms");
+    cmd.add(Long.toString(o.budget().minMs()));
+    cmd.add("--min-calls");
+    cmd.add(Integer.toString(o.budget().minCalls()));
+    if (!o.check()) {
+      cmd.add("--no-check");
+    }
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("OMP_NUM_THREADS", Integer.toString(t));
+    pb.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(t));
+    pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+    pb.redirectInput(ProcessBuilder.Redirect.INHERIT);
+    System.err.println("bench: starting a child JVM with OMP_NUM_THREADS=" + t
+        + " OPENBLAS_NUM_THREADS=" + t + " for " + layers.size() + " layer(s)");
+    Process p = pb.start();
+    try (BufferedReader r = new BufferedReader(
+        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = r.readLine()) != null) {
+        if (!line.startsWith(TAG)) {
+          System.err.println("[T=" + t + " stdout] " + line); // a library's own chatter
+          continue;
+        }
+        try {
+          collect(line.substring(TAG.length()).split("\t", -1), rep);
+        } catch (RuntimeException e) {
+          System.err.println("bench: unreadable line from the child: " + line + " (" + e + ")");
+        }
+      }
+    } finally {
+      if (p.isAlive()) {
+        p.destroy();
+      }
+    }
+    return p.waitFor();
+  }
+
+  private static void collect(String[] f, ChildReport rep) {
+    switch (f[0]) {
+      case "info" -> {
+        rep.engine = f[2];
+        rep.blasConfig = f[3];
+        rep.onednn = Boolean.parseBoolean(f[4]);
+      }
+      case "peak" -> { // the best of the child's measurements
+        double p = Double.parseDouble(f[2]);
+        rep.peak = Double.isNaN(rep.peak) ? p : Math.max(rep.peak, p);
+      }
+      case "result" -> {
+        Result r = new Result(f[1], Integer.parseInt(f[2]), f[3], f[4], Long.parseLong(f[5]),
+            Double.parseDouble(f[6]), Double.parseDouble(f[7]), Double.parseDouble(f[8]), f[9],
+            Double.parseDouble(f[10]), f[11].isEmpty() ? null : f[11]);
+        rep.results.put(r.layer(), r);
+      }
+      case "done" -> rep.done = true;
+      default -> throw new IllegalArgumentException("unknown record " + f[0]);
+    }
+  }
+
+  /** The percentage base for thread count {@code t}: --peak-gflops, else the measured peak. */
+  private static double peakFor(Options o, ChildReport rep) {
+    return Double.isNaN(o.peakGflops()) ? rep.peak : o.peakGflops();
+  }
+
+  private static void printTable(PrintStream out, Options o, List<Layer> layers,
+      Map<Integer, ChildReport> reports) {
+    out.println();
+    for (Map.Entry<Integer, ChildReport> e : reports.entrySet()) {
+      ChildReport r = e.getValue();
+      out.printf(Locale.ROOT, "T=%d: %s; oneDNN %s; %s%n", e.getKey(), r.engine,
+          r.onednn ? "available" : "not used", r.blasConfig);
+    }
+    StringBuilder peaks = new StringBuilder("sgemm peak (M=N=K=" + PEAK_SIZE
+        + ", median of calls, best of the measurements before and after the layers):");
+    for (Map.Entry<Integer, ChildReport> e : reports.entrySet()) {
+      peaks.append(String.format(Locale.ROOT, "  T=%d %s GFLOP/s", e.getKey(),
+          num(e.getValue().peak, "%.1f")));
+    }
+    if (!Double.isNaN(o.peakGflops())) {
+      peaks.append(String.format(Locale.ROOT, "; %%peak below is of the given %.1f GFLOP/s",
+          o.peakGflops()));
+    } else {
+      peaks.append("; %peak below is of the measured peak at the same T");
+    }
+    out.println(peaks);
+    out.println();
+    String[] head = {"layer", "T", "algorithm (kernel)", "ms", "GFLOP/s", "%peak", "gemm ms",
+        "gemm GF/s", "vs gemm", "oneDNN ms", "oneDNN GF/s", "vs oneDNN", "oneDNN impl", "err"};
+    boolean[] right = {false, true, false, true, true, true, true, true, true, true, true, true,
+        false, true};
+    List<String[]> rows = new ArrayList<>();
+    for (Layer l : layers) {
+      for (Map.Entry<Integer, ChildReport> e : reports.entrySet()) {
+        Result r = e.getValue().results.get(l.name());
+        if (r == null) {
+          rows.add(new String[] {l.name(), e.getKey().toString(), "(not measured)", "", "", "",
+              "", "", "", "", "", "", "", ""});
+          continue;
+        }
+        double peak = peakFor(o, e.getValue());
+        String alg = r.error() != null && Double.isNaN(r.oursMs())
+            ? "FAILED: " + r.error()
+            : r.algorithm() + " (" + r.kernel() + ")";
+        String err = Double.isNaN(r.maxRelError()) ? ""
+            : String.format(Locale.ROOT, "%.0e", r.maxRelError())
+                + (r.maxRelError() > LayerBench.CHECK_TOLERANCE ? " !" : "");
+        rows.add(new String[] {r.layer(), Integer.toString(r.threads()), alg,
+            num(r.oursMs(), "%.3f"), num(r.oursGflops(), "%.1f"), num(r.pctPeak(peak), "%.0f%%"),
+            num(r.gemmMs(), "%.3f"), num(r.gemmGflops(), "%.1f"), num(r.vsGemm(), "%.2f"),
+            num(r.onednnMs(), "%.3f"), num(r.onednnGflops(), "%.1f"), num(r.vsOneDnn(), "%.2f"),
+            r.onednnImpl(), err});
+      }
+    }
+    int[] width = new int[head.length];
+    for (int i = 0; i < head.length; i++) {
+      width[i] = head[i].length();
+      for (String[] row : rows) {
+        width[i] = Math.max(width[i], row[i].length());
+      }
+    }
+    out.println(line(head, width, right));
+    StringBuilder rule = new StringBuilder();
+    for (int i = 0; i < width.length; i++) {
+      rule.append(i == 0 ? "" : "  ").append("-".repeat(width[i]));
+    }
+    out.println(rule);
+    String prev = null;
+    for (String[] row : rows) {
+      if (prev != null && !prev.equals(row[0]) && reports.size() > 1) {
+        out.println();
+      }
+      prev = row[0];
+      out.println(line(row, width, right));
+    }
+    out.println();
+    out.println("ms: median per call. vs gemm = gemm_ms/our_ms (1.00: as fast as the bare GEMM);"
+        + " vs oneDNN = onednn_ms/our_ms (above 1: faster than oneDNN);"
+        + " err: max |ours - oneDNN| / max |oneDNN| (! above "
+        + LayerBench.CHECK_TOLERANCE + ").");
+  }
+
+  private static String line(String[] cells, int[] width, boolean[] right) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < cells.length; i++) {
+      if (i > 0) {
+        b.append("  ");
+      }
+      String pad = " ".repeat(width[i] - cells[i].length());
+      b.append(right[i] ? pad + cells[i] : (i == cells.length - 1 ? cells[i] : cells[i] + pad));
+    }
+    return b.toString().stripTrailing();
+  }
+
+  private static String num(double v, String fmt) {
+    return Double.isNaN(v) || Double.isInfinite(v) ? "-" : String.format(Locale.ROOT, fmt, v);
+  }
+
+  static final String CSV_HEADER = "layer,threads,n,c,h,w,k,r,s,stride,pad,dilation,groups,kind,"
+      + "algorithm,kernel,gflop,convkit_ms,convkit_gflops,gemm_ms,gemm_gflops,onednn_ms,"
+      + "onednn_gflops,onednn_impl,vs_gemm,vs_onednn,peak_gflops,pct_peak,max_rel_err,error";
+
+  private static void writeCsv(Options o, List<Layer> layers, Map<Integer, ChildReport> reports)
+      throws IOException {
+    Path file = o.csv();
+    Path dir = file.toAbsolutePath().getParent();
+    if (dir != null) {
+      Files.createDirectories(dir);
+    }
+    try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8))) {
+      w.println(CSV_HEADER);
+      for (Layer l : layers) {
+        for (Map.Entry<Integer, ChildReport> e : reports.entrySet()) {
+          Result r = e.getValue().results.get(l.name());
+          double peak = peakFor(o, e.getValue());
+          List<String> c = new ArrayList<>(List.of(l.csv().split(",")));
+          c.add(1, e.getKey().toString());
+          if (r == null) {
+            c.add("");
+            c.add("");
+            c.add(csvNum(l.spec().macs(l.input()) * 2 / 1e9, "%.6f"));
+            for (int i = 0; i < 9; i++) { // convkit_ms .. vs_onednn
+              c.add("");
+            }
+            c.add(csvNum(peak, "%.2f"));
+            c.add("");
+            c.add("");
+            c.add("not measured");
+          } else {
+            c.add(r.algorithm());
+            c.add(r.kernel());
+            c.add(csvNum(r.flops() / 1e9, "%.6f"));
+            c.add(csvNum(r.oursMs(), "%.4f"));
+            c.add(csvNum(r.oursGflops(), "%.2f"));
+            c.add(csvNum(r.gemmMs(), "%.4f"));
+            c.add(csvNum(r.gemmGflops(), "%.2f"));
+            c.add(csvNum(r.onednnMs(), "%.4f"));
+            c.add(csvNum(r.onednnGflops(), "%.2f"));
+            c.add(r.onednnImpl());
+            c.add(csvNum(r.vsGemm(), "%.3f"));
+            c.add(csvNum(r.vsOneDnn(), "%.3f"));
+            c.add(csvNum(peak, "%.2f"));
+            c.add(csvNum(r.pctPeak(peak), "%.1f"));
+            c.add(csvNum(r.maxRelError(), "%.2e"));
+            c.add(r.error() == null ? "" : r.error());
+          }
+          StringBuilder b = new StringBuilder();
+          for (int i = 0; i < c.size(); i++) {
+            b.append(i == 0 ? "" : ",").append(csvField(c.get(i)));
+          }
+          w.println(b);
+        }
+      }
+    }
+  }
+
+  private static String csvNum(double v, String fmt) {
+    return Double.isNaN(v) || Double.isInfinite(v) ? "" : String.format(Locale.ROOT, fmt, v);
+  }
+
+  private static String csvField(String s) {
+    if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0) {
+      return s;
+    }
+    return '"' + s.replace("\"", "\"\"") + '"';
+  }
+}
