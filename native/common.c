@@ -95,7 +95,33 @@ static int ck_dw_phase_len(int S, int sw, int dw, int OW) {
   return ck_round8((need + sw - 1) / sw);
 }
 
-long long ck_depthwise_scratch_floats(int H, int S, int sw, int dw, int OW) {
+/* Planes narrower than this run the flat stride-1 path: per-row overhead dominates them. */
+#define CK_DW_FLAT_MAX_OW 32
+
+int ck_depthwise_variant(int R, int S, int sh, int sw, int dh, int dw, int OW) {
+  if (sh == 1 && sw == 1 && OW < CK_DW_FLAT_MAX_OW) return 3;
+  if (R == 3 && S == 3 && dw == 1 && sw == 1) return 1;
+  if (R == 3 && S == 3 && dw == 1 && sw == 2) return 2;
+  (void)dh;
+  return 0;
+}
+
+/* The flat path's padded plane: rows [0, OH + (R-1)*dh) of width Wp = OW + (S-1)*dw, plus the
+ * slack the last vector's taps read; then the flat output, a whole number of vectors. */
+static long long ck_dw_flat_plane_floats(int R, int S, int dh, int dw, int OH, int OW) {
+  long long wp = OW + (long long)(S - 1) * dw;
+  return (OH + (long long)(R - 1) * dh) * wp + (long long)(S - 1) * dw + 16;
+}
+
+static long long ck_dw_flat_out_floats(int S, int dw, int OH, int OW) {
+  long long wp = OW + (long long)(S - 1) * dw;
+  return (OH * wp + 7) / 8 * 8;
+}
+
+long long ck_depthwise_scratch_floats(int H, int R, int S, int sh, int sw, int dh, int dw, int OH,
+                                      int OW) {
+  if (ck_depthwise_variant(R, S, sh, sw, dh, dw, OW) == 3)
+    return ck_dw_flat_plane_floats(R, S, dh, dw, OH, OW) + ck_dw_flat_out_floats(S, dw, OH, OW) + 8;
   long long L = ck_dw_phase_len(S, sw, dw, OW);
   return (long long)(H + 1) * sw * L + 8;   /* + one zero row of every phase */
 }

@@ -28,8 +28,12 @@ void ck_im2col(const float* in, int C, int H, int W, int R, int S,
 void ck_bias_act(float* y, const float* bias, int N, int m0, int m1, int act);
 
 /* Depthwise convolution of one image: in [C][H][W], wt [C*mult][R][S], out [C*mult][OH][OW],
- * output channels [oc0, oc1). scratch holds ck_depthwise_scratch_floats(...) floats. */
-long long ck_depthwise_scratch_floats(int H, int S, int sw, int dw, int OW);
+ * output channels [oc0, oc1). scratch holds ck_depthwise_scratch_floats(...) floats.
+ * ck_depthwise_variant says which path runs: 0 generic, 1 3x3 stride 1, 2 3x3 stride 2,
+ * 3 stride 1 on the flattened padded plane (small planes, any kernel). */
+int ck_depthwise_variant(int R, int S, int sh, int sw, int dh, int dw, int OW);
+long long ck_depthwise_scratch_floats(int H, int R, int S, int sh, int sw, int dh, int dw, int OH,
+                                      int OW);
 void ck_depthwise(int isa, const float* in, int C, int H, int W, const float* wt, const float* bias,
                   float* out, int mult, int R, int S, int sh, int sw, int pt, int pl, int dh, int dw,
                   int OH, int OW, int act, int oc0, int oc1, float* scratch);

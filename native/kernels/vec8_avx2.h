@@ -12,3 +12,13 @@
 static const int ck_avx2_mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 #define VSTORE_FIRST(p, v, n) \
   _mm256_maskstore_ps((p), _mm256_loadu_si256((const __m256i*)(ck_avx2_mask + 8 - (n))), (v))
+#define VLOAD_FIRST(p, n) \
+  _mm256_maskload_ps((p), _mm256_loadu_si256((const __m256i*)(ck_avx2_mask + 8 - (n))))
+/* even = x[0], x[2], ..., x[14]; odd = x[1], ..., x[15] of the 16 floats in (a, b). */
+#define VDEINTERLEAVE(a, b, even, odd)                                                           \
+  do {                                                                                          \
+    (even) = _mm256_castpd_ps(_mm256_permute4x64_pd(                                            \
+        _mm256_castps_pd(_mm256_shuffle_ps((a), (b), _MM_SHUFFLE(2, 0, 2, 0))), 0xD8));         \
+    (odd) = _mm256_castpd_ps(_mm256_permute4x64_pd(                                             \
+        _mm256_castps_pd(_mm256_shuffle_ps((a), (b), _MM_SHUFFLE(3, 1, 3, 1))), 0xD8));         \
+  } while (0)

@@ -27,4 +27,16 @@ static inline void ck_pv8_store_first(float* p, ck_pv8 v, int n) {
   for (int i = 0; i < n; i++) p[i] = tmp[i];
 }
 #define VSTORE_FIRST(p, v, n) ck_pv8_store_first((p), (v), (n))
+static inline ck_pv8 ck_pv8_load_first(const float* p, int n) {
+  float tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int i = 0; i < n; i++) tmp[i] = p[i];
+  return ck_pv8_load(tmp);
+}
+#define VLOAD_FIRST(p, n) ck_pv8_load_first((p), (n))
+static inline void ck_pv8_deinterleave(ck_pv8 a, ck_pv8 b, ck_pv8* even, ck_pv8* odd) {
+  const ck_pi8 e = {0, 2, 4, 6, 8, 10, 12, 14}, o = {1, 3, 5, 7, 9, 11, 13, 15};
+  *even = __builtin_shuffle(a, b, e);
+  *odd = __builtin_shuffle(a, b, o);
+}
+#define VDEINTERLEAVE(a, b, even, odd) ck_pv8_deinterleave((a), (b), &(even), &(odd))
 #define CK_FN(name) name##_portable

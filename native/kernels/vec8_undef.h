@@ -8,3 +8,5 @@
 #undef VMIN
 #undef CK_FN
 #undef VSTORE_FIRST
+#undef VLOAD_FIRST
+#undef VDEINTERLEAVE

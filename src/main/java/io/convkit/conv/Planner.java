@@ -71,12 +71,19 @@ public final class Planner {
         workspace = unfolded;
       }
       case DEPTHWISE_DIRECT -> {
-        boolean k3 = spec.kernelH() == 3 && spec.kernelW() == 3 && spec.dilationW() == 1;
-        kernel = k3 && spec.strideW() == 1 ? "depthwise 3x3 stride 1"
-            : k3 && spec.strideW() == 2 ? "depthwise 3x3 stride 2" : "depthwise generic";
         ConvkitNative.load();
-        scratch = ConvkitNative.ck_depthwise_scratch_floats(
-            input.h(), spec.kernelW(), spec.strideW(), spec.dilationW(), ow);
+        int r = spec.kernelH();
+        int k = spec.kernelW();
+        int variant = ConvkitNative.ck_depthwise_variant(r, k, spec.strideH(), spec.strideW(),
+            spec.dilationH(), spec.dilationW(), ow);
+        kernel = switch (variant) {
+          case 1 -> "depthwise 3x3 stride 1, rows";
+          case 2 -> "depthwise 3x3 stride 2, rows";
+          case 3 -> "depthwise " + r + "x" + k + " stride 1, flat plane";
+          default -> "depthwise " + r + "x" + k + " generic, rows";
+        };
+        scratch = ConvkitNative.ck_depthwise_scratch_floats(input.h(), r, k, spec.strideH(),
+            spec.strideW(), spec.dilationH(), spec.dilationW(), oh, ow);
       }
       default -> throw new AssertionError(algorithm);
     }

@@ -36,7 +36,11 @@ public final class ConvkitNative {
   public static native void ck_bias_act(FloatPointer y, @Const FloatPointer bias, int N, int m0,
       int m1, int act);
 
-  public static native long ck_depthwise_scratch_floats(int H, int S, int sw, int dw, int OW);
+  public static native int ck_depthwise_variant(int R, int S, int sh, int sw, int dh, int dw,
+      int OW);
+
+  public static native long ck_depthwise_scratch_floats(int H, int R, int S, int sh, int sw,
+      int dh, int dw, int OH, int OW);
 
   public static native void ck_depthwise(int isa, @Const FloatPointer in, int C, int H, int W,
       @Const FloatPointer wt, @Const FloatPointer bias, FloatPointer out, int mult, int R, int S,

@@ -1,43 +1,59 @@
 package io.convkit.engine.cpu;
 
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A fixed pool for our own kernels: {@code threads - 1} workers plus the calling thread. A range
  * is cut into one contiguous chunk per thread; each chunk knows its worker index, so it can use
  * that worker's private scratch.
+ *
+ * <p>Why not an ExecutorService: a direct kernel runs for tens of microseconds, and waking a
+ * parked thread costs about as much. Workers spin for a short while after each job (when the pool
+ * is no larger than the machine) and only then park, so back-to-back parallel loops of one layer
+ * and of the next layer start at once.
  */
 final class WorkerPool implements AutoCloseable {
-  private static final AtomicInteger POOLS = new AtomicInteger();
+  /** How long an idle worker spins before it parks. */
+  private static final long SPIN_NANOS = 100_000;
 
   /** The body of a parallel loop: run [begin, end) as worker {@code worker}. */
   interface RangeBody {
     void run(int begin, int end, int worker);
   }
 
+  private static final AtomicInteger POOLS = new AtomicInteger();
+
   private final int threads;
-  private final ExecutorService executor;
+  private final boolean spin;
+  private final Thread[] workers;
+  private final AtomicInteger pending = new AtomicInteger();
+  private volatile Job job = new Job(0, null, 0, 0);
+  private volatile boolean closed;
+  private volatile Throwable failure;
+
+  /** One parallel loop, published whole through the volatile {@link #job} field. */
+  private record Job(long generation, RangeBody body, int n, int chunks) {}
 
   WorkerPool(int threads) {
     this.threads = threads;
+    this.spin = threads <= Runtime.getRuntime().availableProcessors();
+    this.workers = new Thread[threads - 1];
     int id = POOLS.incrementAndGet();
-    AtomicInteger n = new AtomicInteger();
-    this.executor = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
-      Thread t = new Thread(r, "convkit-cpu" + id + "-worker" + n.incrementAndGet());
+    for (int i = 0; i < workers.length; i++) {
+      int chunk = i + 1;
+      Thread t = new Thread(() -> loop(chunk), "convkit-cpu" + id + "-worker" + chunk);
       t.setDaemon(true);
-      return t;
-    });
+      workers[i] = t;
+      t.start();
+    }
   }
 
   int threads() {
     return threads;
   }
 
-  /** Runs body over [0, n), split into at most {@code threads} chunks. */
+  /** Runs body over [0, n), split into at most {@code threads} chunks. Not reentrant. */
   void parallelFor(int n, RangeBody body) {
     int chunks = Math.min(threads, n);
     if (chunks <= 1) {
@@ -46,41 +62,68 @@ final class WorkerPool implements AutoCloseable {
       }
       return;
     }
-    @SuppressWarnings("unchecked")
-    Future<?>[] futures = new Future<?>[chunks];
-    for (int c = 1; c < chunks; c++) {
-      int begin = (int) ((long) n * c / chunks);
-      int end = (int) ((long) n * (c + 1) / chunks);
-      int worker = c;
-      futures[c] = executor.submit(() -> body.run(begin, end, worker));
+    this.failure = null;
+    pending.set(chunks - 1);
+    job = new Job(job.generation() + 1, body, n, chunks);
+    for (int i = 0; i < chunks - 1; i++) {
+      LockSupport.unpark(workers[i]);
     }
-    RuntimeException first = null;
+    Throwable mine = null;
     try {
       body.run(0, (int) ((long) n / chunks), 0);
-    } catch (RuntimeException e) {
-      first = e;
+    } catch (Throwable t) {
+      mine = t;
     }
-    for (int c = 1; c < chunks; c++) {
-      try {
-        futures[c].get();
-      } catch (ExecutionException e) {
-        if (first == null) {
-          first = e.getCause() instanceof RuntimeException re ? re : new RuntimeException(e.getCause());
+    while (pending.get() != 0) {
+      Thread.onSpinWait();
+    }
+    Throwable t = mine != null ? mine : failure;
+    if (t instanceof RuntimeException re) {
+      throw re;
+    }
+    if (t instanceof Error e) {
+      throw e;
+    }
+    if (t != null) {
+      throw new IllegalStateException(t);
+    }
+  }
+
+  private void loop(int chunk) {
+    long seen = 0;
+    while (true) {
+      long start = System.nanoTime();
+      Job j;
+      while ((j = job).generation() == seen && !closed) {
+        if (spin && System.nanoTime() - start < SPIN_NANOS) {
+          Thread.onSpinWait();
+        } else {
+          LockSupport.park(this);
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for convkit workers", e);
       }
-    }
-    if (first != null) {
-      throw first;
+      if (closed) {
+        return;
+      }
+      seen = j.generation();
+      int c = j.chunks();
+      if (chunk < c) {
+        try {
+          j.body().run((int) ((long) j.n() * chunk / c), (int) ((long) j.n() * (chunk + 1) / c),
+              chunk);
+        } catch (Throwable t) {
+          failure = t;
+        } finally {
+          pending.decrementAndGet();
+        }
+      }
     }
   }
 
   @Override
   public void close() {
-    if (executor != null) {
-      executor.shutdownNow();
+    closed = true;
+    for (Thread t : workers) {
+      LockSupport.unpark(t);
     }
   }
 }
