@@ -47,18 +47,29 @@ static void ck_unfold_rows(const float* CK_RESTRICT in, int H, int W, int R, int
   }
 }
 
+void ck_im2col_block(const float* in, int C, int H, int W, int R, int S, int sh, int sw, int pt,
+                     int pl, int dh, int dw, int OW, int k0, int k1, int oy0, int oy1, float* col) {
+  (void)C;
+  long ld = (long)(oy1 - oy0) * OW;
+  for (int k = k0; k < k1; k++)
+    ck_unfold_rows(in, H, W, R, S, sh, sw, pt, pl, dh, dw, OW, k, oy0, oy1, col + (k - k0) * ld);
+}
+
 void ck_im2col(const float* in, int C, int H, int W, int R, int S,
                int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW,
                float* col, int k0, int k1) {
-  (void)C;
-  long n = (long)OH * OW;
-  for (int k = k0; k < k1; k++)
-    ck_unfold_rows(in, H, W, R, S, sh, sw, pt, pl, dh, dw, OW, k, 0, OH, col + k * n);
+  ck_im2col_block(in, C, H, W, R, S, sh, sw, pt, pl, dh, dw, OW, k0, k1, 0, OH,
+                  col + (long)k0 * OH * OW);
 }
 
 void ck_bias_act(float* y, const float* bias, int N, int m0, int m1, int act) {
+  ck_bias_act_block(y, N, N, bias, m0, m1, act);
+}
+
+void ck_bias_act_block(float* y, long long ldy, int N, const float* bias, int m0, int m1,
+                       int act) {
   for (int m = m0; m < m1; m++) {
-    float* CK_RESTRICT row = y + (long)m * N;
+    float* CK_RESTRICT row = y + m * ldy;
     const float b = bias ? bias[m] : 0.0f;
     if (act == 0) {
       if (bias) for (int i = 0; i < N; i++) row[i] += b;

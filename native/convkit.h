@@ -24,8 +24,17 @@ void ck_im2col(const float* in, int C, int H, int W, int R, int S,
                int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW,
                float* col, int k0, int k1);
 
+/* The unfolded rows [k0, k1) restricted to output rows [oy0, oy1): col[k - k0][(oy - oy0)*OW + ox],
+ * leading dimension (oy1 - oy0) * OW. One thread's block of a blocked im2col+GEMM. */
+void ck_im2col_block(const float* in, int C, int H, int W, int R, int S, int sh, int sw, int pt,
+                     int pl, int dh, int dw, int OW, int k0, int k1, int oy0, int oy1, float* col);
+
 /* y[m][n] = act(y[m][n] + bias[m]) for rows [m0, m1); bias may be NULL. */
 void ck_bias_act(float* y, const float* bias, int N, int m0, int m1, int act);
+
+/* The same on a block: rows [m0, m1) of y (leading dimension ldy), columns [0, cols). */
+void ck_bias_act_block(float* y, long long ldy, int cols, const float* bias, int m0, int m1,
+                       int act);
 
 /* Depthwise convolution of one image: in [C][H][W], wt [C*mult][R][S], out [C*mult][OH][OW],
  * output channels [oc0, oc1). scratch holds ck_depthwise_scratch_floats(...) floats.

@@ -6,9 +6,11 @@ import io.convkit.tensor.Shape;
  * What {@link Planner} decided for one spec and input shape: the algorithm, the kernel that runs
  * it, the output shape, the workspace the CPU engine needs and the multiply-adds.
  *
- * @param workspaceBytes shared scratch for the whole call (the im2col matrix of one image)
- * @param scratchBytesPerThread private scratch each worker thread needs (direct kernels)
  * @param smallMTiles IM2COL_GEMM / GROUPED_GEMM: our register tiles on unfolded blocks instead of sgemm
+ * @param rowsPerBlock sgemm paths: output rows a thread unfolds and multiplies at a time
+ * @param workspaceBytes shared scratch for the whole call (CONNECTION_TABLE: one unfolded image)
+ * @param scratchBytesPerThread private scratch each worker thread needs (unfolded blocks, direct
+ *     kernels' copies)
  */
 public record ConvPlan(
     ConvSpec spec,
@@ -17,6 +19,7 @@ public record ConvPlan(
     Algorithm algorithm,
     String kernel,
     boolean smallMTiles,
+    int rowsPerBlock,
     long workspaceBytes,
     long scratchBytesPerThread,
     long macs) {

@@ -16,6 +16,13 @@ public final class Planner {
    */
   public static final int SMALL_M_MAX = 16;
 
+  /**
+   * A thread's block of unfolded input (K x block columns) holds at most this many floats (8 MiB):
+   * big enough that OpenBLAS's per-call packing of the weights is amortised, small enough to stay
+   * in the shared L3 between the unfold and the GEMM that reads it.
+   */
+  public static final int UNFOLD_BLOCK_FLOATS = 1 << 21;
+
   /** The direct depthwise kernel keeps per-tap tables of this many entries. */
   public static final int DEPTHWISE_MAX_KERNEL = 64;
 
@@ -51,9 +58,11 @@ public final class Planner {
     long workspace = 0;
     long scratch = 0;
     boolean smallM = false;
+    int k = spec.inChannelsPerGroup() * spec.kernelH() * spec.kernelW();
+    int rowsPerBlock = (int) Math.max(1, Math.min(oh, UNFOLD_BLOCK_FLOATS / k / ow));
     String kernel;
     switch (algorithm) {
-      case POINTWISE_GEMM -> kernel = "sgemm on the input";
+      case POINTWISE_GEMM -> kernel = "sgemm on the input, row blocks";
       case IM2COL_GEMM, GROUPED_GEMM -> {
         smallM = spec.outChannelsPerGroup() <= SMALL_M_MAX;
         if (smallM) {
@@ -62,8 +71,9 @@ public final class Planner {
           scratch = ConvkitNative.ck_smallm_scratch_floats(
               spec.inChannelsPerGroup(), spec.kernelH(), spec.kernelW(), ow);
         } else {
-          kernel = spec.groups() == 1 ? "im2col + sgemm" : "im2col + sgemm per group";
-          workspace = unfolded;
+          kernel = spec.groups() == 1 ? "im2col + sgemm, row blocks"
+              : "im2col + sgemm per group, row blocks";
+          scratch = (long) k * rowsPerBlock * ow;
         }
       }
       case CONNECTION_TABLE -> {
@@ -73,16 +83,16 @@ public final class Planner {
       case DEPTHWISE_DIRECT -> {
         ConvkitNative.load();
         int r = spec.kernelH();
-        int k = spec.kernelW();
-        int variant = ConvkitNative.ck_depthwise_variant(r, k, spec.strideH(), spec.strideW(),
+        int q = spec.kernelW();
+        int variant = ConvkitNative.ck_depthwise_variant(r, q, spec.strideH(), spec.strideW(),
             spec.dilationH(), spec.dilationW(), ow);
         kernel = switch (variant) {
           case 1 -> "depthwise 3x3 stride 1, rows";
           case 2 -> "depthwise 3x3 stride 2, rows";
-          case 3 -> "depthwise " + r + "x" + k + " stride 1, flat plane";
-          default -> "depthwise " + r + "x" + k + " generic, rows";
+          case 3 -> "depthwise " + r + "x" + q + " stride 1, flat plane";
+          default -> "depthwise " + r + "x" + q + " generic, rows";
         };
-        scratch = ConvkitNative.ck_depthwise_scratch_floats(input.h(), r, k, spec.strideH(),
+        scratch = ConvkitNative.ck_depthwise_scratch_floats(input.h(), r, q, spec.strideH(),
             spec.strideW(), spec.dilationH(), spec.dilationW(), oh, ow);
       }
       default -> throw new AssertionError(algorithm);
@@ -92,8 +102,8 @@ public final class Planner {
           + " needs " + Math.max(workspace, scratch) + " floats of workspace, more than the "
           + Integer.MAX_VALUE + " the kernels can index");
     }
-    return new ConvPlan(spec, input, output, algorithm, kernel, smallM, 4 * workspace, 4 * scratch,
-        spec.macs(input));
+    return new ConvPlan(spec, input, output, algorithm, kernel, smallM, rowsPerBlock,
+        4 * workspace, 4 * scratch, spec.macs(input));
   }
 
   /** Why {@code algorithm} cannot run {@code spec}, or null if it can. */

@@ -33,6 +33,13 @@ public final class ConvkitNative {
       int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW, FloatPointer col, int k0,
       int k1);
 
+  public static native void ck_im2col_block(@Const FloatPointer in, int C, int H, int W, int R,
+      int S, int sh, int sw, int pt, int pl, int dh, int dw, int OW, int k0, int k1, int oy0,
+      int oy1, FloatPointer col);
+
+  public static native void ck_bias_act_block(FloatPointer y, long ldy, int cols,
+      @Const FloatPointer bias, int m0, int m1, int act);
+
   public static native void ck_bias_act(FloatPointer y, @Const FloatPointer bias, int N, int m0,
       int m1, int act);
 

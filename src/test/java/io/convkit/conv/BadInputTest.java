@@ -169,9 +169,10 @@ class BadInputTest {
 
   @Test
   void workspaceLargerThanTheKernelsIndex() {
-    // 7x7 kernel over 64 channels on 2048x2048: the unfolded matrix has 3136 * 2^22 entries.
-    ConvSpec spec = ConvSpec.builder(64, 64, 7, 7).padding(3).name("huge").build();
-    fails(IllegalArgumentException.class, () -> Planner.plan(spec, Shape.of(1, 64, 2048, 2048)),
+    // 7x7 over 1024 channels: one unfolded output row of width 43000 already has
+    // 50176 * 43000 > 2^31 entries, so even the smallest block cannot be indexed.
+    ConvSpec spec = ConvSpec.builder(1024, 64, 7, 7).padding(3).name("huge").build();
+    fails(IllegalArgumentException.class, () -> Planner.plan(spec, Shape.of(1, 1024, 1, 43000)),
         "huge", "floats of workspace");
     // An input no tensor can hold is refused by the planner too, before any engine sees it.
     ConvSpec small = ConvSpec.builder(1024, 8, 1, 1).name("wide").build();

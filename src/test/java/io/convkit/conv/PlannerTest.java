@@ -33,7 +33,11 @@ class PlannerTest {
     ConvPlan alexnet = Planner.plan(ConvSpec.builder(96, 256, 5, 5).padding(2).groups(2).build(),
         Shape.of(1, 96, 27, 27));
     assertFalse(alexnet.smallMTiles());
-    assertEquals(4L * 96 * 25 * 27 * 27, alexnet.workspaceBytes());
+    // Blocked im2col: each thread unfolds K_g x (rows per block * OW) at a time; here the whole
+    // 27-row plane of one group fits in a block.
+    assertEquals(27, alexnet.rowsPerBlock());
+    assertEquals(4L * 48 * 25 * 27 * 27, alexnet.scratchBytesPerThread());
+    assertEquals(0, alexnet.workspaceBytes());
   }
 
   @Test

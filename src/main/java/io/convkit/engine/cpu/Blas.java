@@ -8,14 +8,16 @@ import org.bytedeco.openblas.global.openblas_full;
  * threads it may use, and it is changed only when it differs from the last call's.
  */
 public final class Blas {
-  private static int current = -1;
+  private static volatile int current = -1;
 
   private Blas() {}
 
   /** Row-major {@code C = A[M][K] * B[K][N] + beta*C} on {@code threads} OpenBLAS threads. */
   public static void sgemm(int threads, int M, int N, int K, FloatPointer A, int lda,
       FloatPointer B, int ldb, float beta, FloatPointer C, int ldc) {
-    setThreads(threads);
+    if (threads != current) {
+      setThreads(threads);
+    }
     openblas_full.cblas_sgemm(openblas_full.CblasRowMajor, openblas_full.CblasNoTrans,
         openblas_full.CblasNoTrans, M, N, K, 1f, A, lda, B, ldb, beta, C, ldc);
   }

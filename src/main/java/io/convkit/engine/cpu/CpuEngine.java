@@ -15,10 +15,11 @@ import org.bytedeco.javacpp.FloatPointer;
  * The CPU engine: OpenBLAS sgemm for the GEMM-shaped work, our native kernels for im2col, the
  * fused bias+activation epilogue, depthwise, small-group tiles and connection tables.
  *
- * <p>Threads: our kernels run on a pool of {@code threads} (the caller included); OpenBLAS runs
- * only between them, from the calling thread, on the same number of threads. The two never run
- * at once, so the cores are never oversubscribed. A batch of small images runs image-parallel
- * instead: each thread takes whole images and OpenBLAS runs on one thread inside each.
+ * <p>Threads: everything runs on one pool of {@code threads} (the caller included). OpenBLAS is
+ * called from the pool's threads with one thread each, on that thread's block of output rows;
+ * it never starts threads of its own, so the engine never runs more threads than asked for.
+ * (Measured on 2 cores: with OpenBLAS's own 2 threads between our parallel im2col and epilogue,
+ * three spinning threads shared two cores and layers such as ResNet-50's conv1 did not scale.)
  */
 public final class CpuEngine implements Engine {
   /** Below this many multiply-adds per image a batch runs image-parallel (see class comment). */
@@ -142,40 +143,55 @@ public final class CpuEngine implements Engine {
     return threads > 1 && c.batch >= threads && c.plan.macs() / c.batch < IMAGE_PARALLEL_MAX_MACS;
   }
 
-  /** IM2COL_GEMM, POINTWISE_GEMM and GROUPED_GEMM with one sgemm per group. */
+  /**
+   * POINTWISE_GEMM, and IM2COL_GEMM / GROUPED_GEMM on sgemm. The pool splits the output rows of
+   * the batch; each thread takes its rows a block at a time: unfold the block (nothing to unfold
+   * for pointwise), one single-threaded sgemm per group straight into the output (ldc = H*W),
+   * then bias and activation while the block is still in cache. OpenBLAS never starts threads of
+   * its own, so nothing spins on a core another thread needs.
+   */
   private void gemmConv(Call c) {
-    boolean unfold = c.plan.workspaceBytes() > 0;
-    long wsPerImage = c.plan.workspaceBytes() / 4;
-    if (imageParallel(c)) {
-      FloatPointer ws = workspace(wsPerImage * threads);
-      pool.parallelFor(c.batch, (n0, n1, worker) -> {
-        FloatPointer col = at(ws, worker * wsPerImage);
-        for (int n = n0; n < n1; n++) {
+    ConvPlan p = c.plan;
+    ConvSpec s = c.s;
+    int m = p.gemmM();
+    int k = p.gemmK();
+    int n = p.gemmN();
+    boolean unfold = p.algorithm() != io.convkit.conv.Algorithm.POINTWISE_GEMM;
+    FloatPointer scratch = unfold ? scratch(p) : null;
+    long per = p.scratchBytesPerThread() / 4;
+    int rowsPerBlock = p.rowsPerBlock();
+    pool.parallelFor(c.batch * c.outH, (r0, r1, worker) -> {
+      FloatPointer col = unfold ? at(scratch, worker * per) : null;
+      for (int r = r0; r < r1; ) {
+        int image = r / c.outH;
+        int oy0 = r - image * c.outH;
+        int oy1 = Math.min(Math.min(c.outH, oy0 + rowsPerBlock), r1 - image * c.outH);
+        int cols = (oy1 - oy0) * c.outW;
+        long first = (long) oy0 * c.outW;
+        FloatPointer in = c.in(image);
+        FloatPointer out = c.out(image);
+        for (int g = 0; g < s.groups(); g++) {
+          FloatPointer b;
+          int ldb;
           if (unfold) {
-            im2col(c, n, col, 0, c.plan.gemmK() * c.s.groups());
+            ConvkitNative.ck_im2col_block(in, c.inC, c.inH, c.inW, s.kernelH(), s.kernelW(),
+                s.strideH(), s.strideW(), s.padTop(), s.padLeft(), s.dilationH(), s.dilationW(),
+                c.outW, g * k, (g + 1) * k, oy0, oy1, col);
+            b = col;
+            ldb = cols;
+          } else {
+            b = at(in, first);
+            ldb = n;
           }
-          groupGemms(c, n, unfold ? col : c.in(n), 1);
-          if (c.epilogue) {
-            ConvkitNative.ck_bias_act(c.out(n), c.bias, c.plan.gemmN(), 0, c.outC, c.act);
-          }
+          Blas.sgemm(1, m, cols, k, at(c.w, (long) g * m * k), k, b, ldb, 0f,
+              at(out, (long) g * m * n + first), n);
         }
-      });
-      return;
-    }
-    FloatPointer col = unfold ? workspace(wsPerImage) : null;
-    int rows = c.plan.gemmK() * c.s.groups();
-    for (int n = 0; n < c.batch; n++) {
-      int image = n;
-      if (unfold) {
-        pool.parallelFor(rows, (k0, k1, worker) -> im2col(c, image, col, k0, k1));
+        if (c.epilogue) {
+          ConvkitNative.ck_bias_act_block(at(out, first), n, cols, c.bias, 0, c.outC, c.act);
+        }
+        r += oy1 - oy0;
       }
-      groupGemms(c, n, unfold ? col : c.in(n), threads);
-      if (c.epilogue) {
-        FloatPointer out = c.out(n);
-        pool.parallelFor(c.outC, (m0, m1, worker) ->
-            ConvkitNative.ck_bias_act(out, c.bias, c.plan.gemmN(), m0, m1, c.act));
-      }
-    }
+    });
   }
 
   private static void im2col(Call c, int n, FloatPointer col, int k0, int k1) {
@@ -183,18 +199,6 @@ public final class CpuEngine implements Engine {
     ConvkitNative.ck_im2col(c.in(n), c.inC, c.inH, c.inW, s.kernelH(), s.kernelW(), s.strideH(),
         s.strideW(), s.padTop(), s.padLeft(), s.dilationH(), s.dilationW(), c.outH, c.outW, col,
         k0, k1);
-  }
-
-  /** One sgemm per group: out[g] = W[g] (Mg x Kg) * B[g] (Kg x N). */
-  private static void groupGemms(Call c, int n, FloatPointer b, int blasThreads) {
-    int m = c.plan.gemmM();
-    int k = c.plan.gemmK();
-    int cols = c.plan.gemmN();
-    FloatPointer out = c.out(n);
-    for (int g = 0; g < c.s.groups(); g++) {
-      Blas.sgemm(blasThreads, m, cols, k, at(c.w, (long) g * m * k), k, at(b, (long) g * k * cols),
-          cols, 0f, at(out, (long) g * m * cols), cols);
-    }
   }
 
   /** Few output channels per group: our tiles; tasks are (image, group, block of output rows). */
