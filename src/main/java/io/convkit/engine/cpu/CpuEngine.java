@@ -160,7 +160,10 @@ public final class CpuEngine implements Engine {
     FloatPointer scratch = unfold ? scratch(p) : null;
     long per = p.scratchBytesPerThread() / 4;
     int rowsPerBlock = p.rowsPerBlock();
-    pool.parallelFor(c.batch * c.outH, (r0, r1, worker) -> {
+    int rows = c.batch * c.outH;
+    // A grain is one block, but at most half a thread's share, so every thread gets work.
+    int grain = Math.max(1, Math.min(rowsPerBlock, (rows + 2 * threads - 1) / (2 * threads)));
+    pool.parallelFor(rows, grain, (r0, r1, worker) -> {
       FloatPointer col = unfold ? at(scratch, worker * per) : null;
       for (int r = r0; r < r1; ) {
         int image = r / c.outH;

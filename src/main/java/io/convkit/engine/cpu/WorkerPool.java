@@ -4,9 +4,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A fixed pool for our own kernels: {@code threads - 1} workers plus the calling thread. A range
- * is cut into one contiguous chunk per thread; each chunk knows its worker index, so it can use
- * that worker's private scratch.
+ * A fixed pool for our own kernels: {@code threads - 1} workers plus the calling thread. Threads
+ * take grains of a range from a shared counter until it is used up (a core that a neighbour
+ * slows down then delays its last grain only, not half the layer); each grain knows its worker
+ * index, so it can use that worker's private scratch.
  *
  * <p>Why not an ExecutorService: a direct kernel runs for tens of microseconds, and waking a
  * parked thread costs about as much. Workers spin for a short while after each job (when the pool
@@ -28,12 +29,19 @@ final class WorkerPool implements AutoCloseable {
   private final boolean spin;
   private final Thread[] workers;
   private final AtomicInteger pending = new AtomicInteger();
-  private volatile Job job = new Job(0, null, 0, 0);
+  private volatile Job job = new Job(0, null, 0, 0, 1, null);
   private volatile boolean closed;
   private volatile Throwable failure;
 
   /** One parallel loop, published whole through the volatile {@link #job} field. */
-  private record Job(long generation, RangeBody body, int n, int chunks) {}
+  private record Job(long generation, RangeBody body, int n, int chunks, int grain,
+      AtomicInteger next) {
+    void drain(int worker) {
+      for (int i = next.getAndAdd(grain); i < n; i = next.getAndAdd(grain)) {
+        body.run(i, Math.min(n, i + grain), worker);
+      }
+    }
+  }
 
   WorkerPool(int threads) {
     this.threads = threads;
@@ -53,9 +61,15 @@ final class WorkerPool implements AutoCloseable {
     return threads;
   }
 
-  /** Runs body over [0, n), split into at most {@code threads} chunks. Not reentrant. */
+  /** Runs body over [0, n) in grains of about n / (4 * threads). Not reentrant. */
   void parallelFor(int n, RangeBody body) {
-    int chunks = Math.min(threads, n);
+    parallelFor(n, Math.max(1, n / (4 * threads)), body);
+  }
+
+  /** Runs body over [0, n) in grains of {@code grain} (the last may be shorter). Not reentrant. */
+  void parallelFor(int n, int grain, RangeBody body) {
+    int grains = (int) (((long) n + grain - 1) / grain);
+    int chunks = Math.min(threads, grains);
     if (chunks <= 1) {
       if (n > 0) {
         body.run(0, n, 0);
@@ -64,13 +78,14 @@ final class WorkerPool implements AutoCloseable {
     }
     this.failure = null;
     pending.set(chunks - 1);
-    job = new Job(job.generation() + 1, body, n, chunks);
+    Job j = new Job(job.generation() + 1, body, n, chunks, grain, new AtomicInteger());
+    job = j;
     for (int i = 0; i < chunks - 1; i++) {
       LockSupport.unpark(workers[i]);
     }
     Throwable mine = null;
     try {
-      body.run(0, (int) ((long) n / chunks), 0);
+      j.drain(0);
     } catch (Throwable t) {
       mine = t;
     }
@@ -108,8 +123,7 @@ final class WorkerPool implements AutoCloseable {
       int c = j.chunks();
       if (chunk < c) {
         try {
-          j.body().run((int) ((long) j.n() * chunk / c), (int) ((long) j.n() * (chunk + 1) / c),
-              chunk);
+          j.drain(chunk);
         } catch (Throwable t) {
           failure = t;
         } finally {
