@@ -1,6 +1,6 @@
 package io.convkit.engine;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.convkit.conv.Activation;
 import io.convkit.conv.Algorithm;
@@ -39,7 +39,9 @@ class OffHeapMemoryTest {
         round.run(); // 4 forward calls each: 10,000 in all
       }
       long after = Pointer.totalBytes();
-      assertEquals(before, after, "JavaCPP's off-heap byte count grew over 10,000 forward calls");
+      // <=, not ==: JavaCPP's deallocator thread may free other tests' garbage meanwhile.
+      assertTrue(after <= before, "JavaCPP's off-heap byte count grew over 10,000 forward calls: "
+          + before + " -> " + after + " bytes");
     }
   }
 }
