@@ -40,9 +40,6 @@ public final class ConvkitNative {
   public static native void ck_bias_act_block(FloatPointer y, long ldy, int cols,
       @Const FloatPointer bias, int m0, int m1, int act);
 
-  public static native void ck_bias_act(FloatPointer y, @Const FloatPointer bias, int N, int m0,
-      int m1, int act);
-
   public static native int ck_depthwise_variant(int R, int S, int sh, int sw, int dh, int dw,
       int OW);
 

@@ -24,8 +24,8 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * Every algorithm that fits each case, on the CPU engine, against the float64 reference engine:
  * the fixed source-table cases and 320 seeded-random specs. Each case runs on the AVX2 kernels
- * with 2 threads (both the layer-parallel and, for batch >= 2, the image-parallel paths) and on
- * the portable kernels with 1 thread, so both ISA variants are covered.
+ * with 2 threads (work split across threads, blocks that span images for batch >= 2) and on the
+ * portable kernels with 1 thread, so both ISA variants and both threading shapes are covered.
  */
 class CpuEngineCorrectnessTest {
   static final long SEED = 20261122L;

@@ -22,7 +22,11 @@ import org.bytedeco.javacpp.FloatPointer;
  * three spinning threads shared two cores and layers such as ResNet-50's conv1 did not scale.)
  */
 public final class CpuEngine implements Engine {
-  /** Below this many multiply-adds per image a batch runs image-parallel (see class comment). */
+  /**
+   * CONNECTION_TABLE: below this many multiply-adds per image, a batch of at least {@code threads}
+   * images runs image-parallel (each thread unfolds and computes whole images) rather than
+   * splitting each small image's unfold and outputs across the threads.
+   */
   static final long IMAGE_PARALLEL_MAX_MACS = 32_000_000L;
 
   private final int threads;
