@@ -53,8 +53,6 @@ public final class Planner {
     }
     int oh = output.h();
     int ow = output.w();
-    long n = (long) oh * ow;
-    long unfolded = (long) spec.inChannels() * spec.kernelH() * spec.kernelW() * n;
     long workspace = 0;
     long scratch = 0;
     boolean smallM = false;
@@ -78,7 +76,7 @@ public final class Planner {
       }
       case CONNECTION_TABLE -> {
         kernel = "im2col + sparse rows";
-        workspace = unfolded;
+        workspace = (long) spec.inChannels() * spec.kernelH() * spec.kernelW() * oh * ow;
       }
       case DEPTHWISE_DIRECT -> {
         ConvkitNative.load();

@@ -30,14 +30,9 @@ public final class Tensor implements AutoCloseable {
     this.shape = shape;
     this.layout = Layout.NCHW;
     this.elements = (int) n;
-    this.raw = new FloatPointer(n + ALIGNMENT / 4);
-    if (raw.isNull()) {
-      throw new OutOfMemoryError("cannot allocate " + 4L * n + " bytes off-heap for tensor " + shape);
-    }
+    this.raw = Views.allocate(n, "tensor " + shape);
     Pointer.memset(raw, 0, 4L * n + ALIGNMENT);
-    long misalign = raw.address() % ALIGNMENT;
-    long skip = misalign == 0 ? 0 : ALIGNMENT - misalign;
-    this.data = Views.floats(raw, skip, n);
+    this.data = Views.aligned(raw, n);
   }
 
   /** A zero-filled tensor. */

@@ -11,6 +11,24 @@ import org.bytedeco.javacpp.Pointer;
 public final class Views {
   private Views() {}
 
+  /**
+   * Allocates {@code count} floats plus alignment slack, counted by JavaCPP's byte counters.
+   * Returns the owner (close it to free); {@link #aligned} gives the 64-byte-aligned view of it.
+   */
+  public static FloatPointer allocate(long count, String what) {
+    FloatPointer owner = new FloatPointer(count + Tensor.ALIGNMENT / 4);
+    if (owner.isNull()) {
+      throw new OutOfMemoryError("cannot allocate " + 4 * count + " bytes off-heap for " + what);
+    }
+    return owner;
+  }
+
+  /** The 64-byte-aligned view of {@code count} floats inside an owner from {@link #allocate}. */
+  public static FloatPointer aligned(FloatPointer owner, long count) {
+    long misalign = owner.address() % Tensor.ALIGNMENT;
+    return floats(owner, misalign == 0 ? 0 : Tensor.ALIGNMENT - misalign, count);
+  }
+
   /** A view of {@code count} floats starting {@code byteOffset} bytes after {@code owner}'s address. */
   public static FloatPointer floats(Pointer owner, long byteOffset, long count) {
     return new Unowned(owner.address() + byteOffset, count);

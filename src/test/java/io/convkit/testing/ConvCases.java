@@ -84,7 +84,9 @@ public final class ConvCases {
     List<Case> out = new ArrayList<>();
     int attempts = 0;
     while (out.size() < count) {
-      attempts++;
+      if (++attempts > 20 * count) {
+        throw new AssertionError("the random case generator rejects too many specs");
+      }
       long caseSeed = r.nextLong();
       int kind = r.nextInt(6);
       int groups;
@@ -141,9 +143,6 @@ public final class ConvCases {
         continue; // kernel larger than the padded input: draw again
       }
       out.add(new Case("random #" + out.size(), spec, input, caseSeed));
-    }
-    if (attempts > 20 * count) {
-      throw new AssertionError("the random case generator rejects too many specs");
     }
     return out;
   }

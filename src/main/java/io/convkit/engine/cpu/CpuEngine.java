@@ -287,14 +287,10 @@ public final class CpuEngine implements Engine {
       if (workspaceOwner != null) {
         workspaceOwner.close();
       }
-      workspaceOwner = new FloatPointer(floats + 16);
-      if (workspaceOwner.isNull()) {
-        workspaceOwner = null;
-        workspaceFloats = 0;
-        throw new OutOfMemoryError(name() + ": cannot allocate " + 4 * floats + " bytes of workspace");
-      }
-      long misalign = workspaceOwner.address() % 64;
-      workspace = Views.floats(workspaceOwner, misalign == 0 ? 0 : 64 - misalign, floats);
+      workspaceOwner = null;
+      workspaceFloats = 0;
+      workspaceOwner = Views.allocate(floats, name() + " workspace");
+      workspace = Views.aligned(workspaceOwner, floats);
       workspaceFloats = floats;
     }
     return workspace;

@@ -57,10 +57,6 @@ final class WorkerPool implements AutoCloseable {
     }
   }
 
-  int threads() {
-    return threads;
-  }
-
   /** Runs body over [0, n) in grains of about n / (4 * threads). Not reentrant. */
   void parallelFor(int n, RangeBody body) {
     parallelFor(n, Math.max(1, n / (4 * threads)), body);
