@@ -159,3 +159,29 @@ int ck_smallm_rows_per_block(int OW) {
 long long ck_smallm_scratch_floats(int Cg, int R, int S, int OW) {
   return (long long)Cg * R * S * ck_smallm_block_cols(OW) + 8;
 }
+
+/* Pooling: elements of one axis of a window that an average divides by (PoolSpec.divisor): the
+ * window [o*s - p0, o*s - p0 + k) clipped to the padded input (it can reach past the end padding
+ * in ceil mode), then, unless count_pad, to the input [0, n). */
+static int ck_pool_extent(int o, int s, int p0, int k, int n, int p1, int count_pad) {
+  int a = o * s - p0, b = a + k;
+  if (b > n + p1) b = n + p1;
+  if (!count_pad) {
+    if (a < 0) a = 0;
+    if (b > n) b = n;
+  }
+  return b - a;
+}
+
+/* Pooling's row buffer (kernels/pool.inc): input column x at pl + x, and room for every tap the
+ * horizontal pass reads, whole vectors included: stride 1 reads below round8(OW) + kw, stride 2
+ * below 2*round8(OW) + kw, larger strides below (OW-1)*sw + kw. */
+static int ck_pool_row_floats(int W, int OW, int kw, int sw, int pl) {
+  long long taps = (long long)sw * ck_round8(OW) + kw + 16;
+  long long row = (long long)pl + W;
+  return ck_round8((int)(taps > row ? taps : row));
+}
+
+long long ck_pool_scratch_floats(int W, int OW, int kw, int sw, int pl) {
+  return (long long)ck_pool_row_floats(W, OW, kw, sw, pl) + ck_round8(OW) + 8;
+}

@@ -62,6 +62,21 @@ void ck_conv_smallm(int isa, const float* in, int C, int H, int W, const float* 
 void ck_connection_table(const float* col, int N, const int* start, const int* row, const float* w,
                          const float* bias, float* out, int act, int o0, int o1);
 
+/* Max (avg = 0) or average (avg = 1) pooling of planes [p0, p1) of an NCHW tensor, plane p being
+ * in + p*H*W -> out + p*OH*OW (a plane per image and channel). Window kh x kw (a global pool
+ * passes H x W), stride sh x sw, padding pt, pl, pb, pr, each smaller than its window; OH x OW as
+ * PoolSpec.outputShape gives it (floor or ceil mode), so every window covers an input element.
+ * MAX ignores padded positions. AVG sums the covered input elements in float and divides once by
+ * PoolSpec.divisor: the window clipped to the padded input [-pt, H+pb) x [-pl, W+pr) and, unless
+ * count_pad, to the input. scratch holds ck_pool_scratch_floats(W, OW, kw, sw, pl) floats. */
+long long ck_pool_scratch_floats(int W, int OW, int kw, int sw, int pl);
+void ck_pool(int isa, const float* in, int H, int W, float* out, int OH, int OW, int kh, int kw,
+             int sh, int sw, int pt, int pl, int pb, int pr, int avg, int count_pad, int p0, int p1,
+             float* scratch);
+
+/* y[i] = act(a[i] + b[i]) for i in [i0, i1). y may be a or b (in place). */
+void ck_add(int isa, const float* a, const float* b, float* y, int i0, int i1, int act);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,3 +15,14 @@ void ck_conv_smallm(int isa, const float* in, int C, int H, int W, const float* 
       in, C, H, W, wt, bias, out, M, groups, R, S, sh, sw, pt, pl, dh, dw, OH, OW, act, t0, t1,
       scratch);
 }
+
+void ck_pool(int isa, const float* in, int H, int W, float* out, int OH, int OW, int kh, int kw,
+             int sh, int sw, int pt, int pl, int pb, int pr, int avg, int count_pad, int p0, int p1,
+             float* scratch) {
+  (isa == 1 ? ck_pool_avx2 : ck_pool_portable)(in, H, W, out, OH, OW, kh, kw, sh, sw, pt, pl, pb,
+                                               pr, avg, count_pad, p0, p1, scratch);
+}
+
+void ck_add(int isa, const float* a, const float* b, float* y, int i0, int i1, int act) {
+  (isa == 1 ? ck_add_avx2 : ck_add_portable)(a, b, y, i0, i1, act);
+}

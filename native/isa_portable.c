@@ -3,4 +3,6 @@
 #include "kernels/epilogue8.inc"
 #include "kernels/depthwise.inc"
 #include "kernels/conv_smallm_4x24.inc"
+#include "kernels/pool.inc"
+#include "kernels/add.inc"
 #include "kernels/vec8_undef.h"

@@ -167,6 +167,11 @@ public final class ConvWeights implements AutoCloseable {
     return dense;
   }
 
+  /** True once {@link #close()} has run (engines drop their device copies of closed weights). */
+  public boolean isClosed() {
+    return denseTensor.isClosed();
+  }
+
   @Override
   public void close() {
     denseTensor.close();

@@ -2,10 +2,15 @@ package io.convkit.engine;
 
 import io.convkit.engine.cpu.CpuEngine;
 import io.convkit.engine.cpu.Isa;
+import io.convkit.engine.opencl.DeviceType;
+import io.convkit.engine.opencl.OpenClEngine;
+import io.convkit.engine.opencl.OpenClException;
 import io.convkit.engine.reference.ReferenceEngine;
 
 /** Factory for engines. */
 public final class Engines {
+  private static final System.Logger LOG = System.getLogger("io.convkit");
+
   private Engines() {}
 
   /** The CPU engine on all available cores, with the best ISA this CPU has. */
@@ -23,8 +28,42 @@ public final class Engines {
     return new ReferenceEngine();
   }
 
-  /** The fastest engine available here. Until the OpenCL engine lands this is {@link #cpu()}. */
+  /**
+   * The OpenCL engine on the first GPU, or else the first OpenCL device of any kind (PoCL's CPU
+   * device, for instance). Throws {@link OpenClException} saying why when there is none: no
+   * OpenCL library, no platform, no device.
+   */
+  public static OpenClEngine openCl() {
+    return openCl(DeviceType.ANY);
+  }
+
+  /** The OpenCL engine on the first device of {@code type}. */
+  public static OpenClEngine openCl(DeviceType type) {
+    if (type == null) {
+      throw new IllegalArgumentException("device type is null");
+    }
+    return OpenClEngine.open(OpenClEngine.select(type));
+  }
+
+  /** The OpenCL engine on device {@code deviceIndex} of platform {@code platformIndex}. */
+  public static OpenClEngine openCl(int platformIndex, int deviceIndex) {
+    return OpenClEngine.open(OpenClEngine.select(platformIndex, deviceIndex));
+  }
+
+  /**
+   * The fastest engine here: the OpenCL engine on a GPU where there is one, else the CPU engine.
+   * Logs (System.Logger "io.convkit", INFO) which it chose and, on fallback, why.
+   */
   public static Engine best() {
-    return cpu();
+    try {
+      Engine e = openCl(DeviceType.GPU);
+      LOG.log(System.Logger.Level.INFO, "convkit: using " + e.name());
+      return e;
+    } catch (OpenClException | LinkageError e) {
+      Engine cpu = cpu();
+      LOG.log(System.Logger.Level.INFO, "convkit: no OpenCL GPU (" + e.getMessage() + "); using "
+          + cpu.name());
+      return cpu;
+    }
   }
 }

@@ -63,4 +63,13 @@ public final class ConvkitNative {
   public static native void ck_connection_table(@Const FloatPointer col, int N,
       @Const IntPointer start, @Const IntPointer row, @Const FloatPointer w,
       @Const FloatPointer bias, FloatPointer out, int act, int o0, int o1);
+
+  public static native long ck_pool_scratch_floats(int W, int OW, int kw, int sw, int pl);
+
+  public static native void ck_pool(int isa, @Const FloatPointer in, int H, int W, FloatPointer out,
+      int OH, int OW, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int avg,
+      int countPad, int p0, int p1, FloatPointer scratch);
+
+  public static native void ck_add(int isa, @Const FloatPointer a, @Const FloatPointer b,
+      FloatPointer y, int i0, int i1, int act);
 }

@@ -56,10 +56,13 @@ public final class Conv2d implements AutoCloseable {
     return forward(x, engine, (Algorithm) null);
   }
 
-  /** A new output tensor computed with a forced algorithm (null: the planner's choice). */
+  /**
+   * A new output tensor computed with a forced algorithm (null: the planner's choice). The
+   * output lives where the input does (host memory, or the engine's device memory).
+   */
   public Tensor forward(Tensor x, Engine engine, Algorithm forced) {
     ConvPlan p = plan(x.shape(), forced);
-    Tensor y = Tensor.zeros(p.output());
+    Tensor y = Tensor.allocate(p.output(), x.device());
     try {
       engine.convolve(p, weights, x, y);
       return y;

@@ -4,10 +4,11 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
- * A dense float32 tensor in 64-byte-aligned off-heap memory (NCHW for activations).
+ * A dense float32 tensor (NCHW for activations), in 64-byte-aligned off-heap host memory or in a
+ * device's memory ({@link #to(Device)}, e.g. {@code x.to(openClEngine)}).
  *
- * <p>Close it when done ({@code try}-with-resources); JavaCPP also frees it when it is garbage
- * collected, but deterministic release keeps the off-heap footprint flat. Every use after
+ * <p>Close it when done ({@code try}-with-resources); JavaCPP also frees host memory when it is
+ * garbage collected, but deterministic release keeps the off-heap footprint flat. Every use after
  * {@link #close()} throws {@link IllegalStateException}. The kernels index elements with
  * {@code int}, so a tensor holds at most {@link Integer#MAX_VALUE} elements.
  */
@@ -18,10 +19,13 @@ public final class Tensor implements AutoCloseable {
   private final Shape shape;
   private final Layout layout;
   private final int elements;
-  private FloatPointer raw; // owns the allocation (JavaCPP counts it in Pointer.totalBytes())
-  private FloatPointer data; // unowned, aligned view of raw
+  private final Device device;
+  private FloatPointer raw; // host: owns the allocation (JavaCPP counts it in Pointer.totalBytes())
+  private FloatPointer data; // host: unowned, aligned view of raw
+  private DeviceMemory memory; // device: the allocation
+  private boolean closed;
 
-  private Tensor(Shape shape) {
+  private Tensor(Shape shape, Device device) {
     long n = shape.elements();
     if (n > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("tensor " + shape + " has " + n
@@ -30,22 +34,39 @@ public final class Tensor implements AutoCloseable {
     this.shape = shape;
     this.layout = Layout.NCHW;
     this.elements = (int) n;
-    this.raw = Views.allocate(n, "tensor " + shape);
-    Pointer.memset(raw, 0, 4L * n + ALIGNMENT);
-    this.data = Views.aligned(raw, n);
+    if (device == null || device.isHost()) {
+      this.device = Device.HOST;
+      this.raw = Views.allocate(n, "tensor " + shape);
+      Pointer.memset(raw, 0, 4L * n + ALIGNMENT);
+      this.data = Views.aligned(raw, n);
+    } else {
+      this.device = device;
+      this.memory = device.allocate(shape);
+    }
   }
 
-  /** A zero-filled tensor. */
+  /** A zero-filled host tensor. */
   public static Tensor zeros(int... dims) {
-    return new Tensor(Shape.of(dims));
+    return new Tensor(Shape.of(dims), Device.HOST);
   }
 
-  /** A zero-filled tensor. */
+  /** A zero-filled host tensor. */
   public static Tensor zeros(Shape shape) {
-    return new Tensor(shape);
+    return new Tensor(shape, Device.HOST);
   }
 
-  /** A tensor holding a copy of {@code data}, whose length must equal the product of the dims. */
+  /**
+   * A tensor on {@code device} (host memory for host devices). Host tensors are zero-filled;
+   * device tensors hold unspecified values until written.
+   */
+  public static Tensor allocate(Shape shape, Device device) {
+    if (shape == null) {
+      throw new IllegalArgumentException("shape is null");
+    }
+    return new Tensor(shape, device);
+  }
+
+  /** A host tensor holding a copy of {@code data}, whose length must equal the product of the dims. */
   public static Tensor of(float[] data, int... dims) {
     if (data == null) {
       throw new IllegalArgumentException("data is null");
@@ -55,7 +76,7 @@ public final class Tensor implements AutoCloseable {
       throw new IllegalArgumentException("shape " + shape + " needs " + shape.elements()
           + " elements, data has " + data.length);
     }
-    Tensor t = new Tensor(shape);
+    Tensor t = new Tensor(shape, Device.HOST);
     t.data.put(data, 0, data.length);
     return t;
   }
@@ -74,55 +95,124 @@ public final class Tensor implements AutoCloseable {
     return elements;
   }
 
-  /** A copy of the elements. */
+  /** Where the elements live. */
+  public Device device() {
+    return device;
+  }
+
+  public boolean isOnHost() {
+    return device.isHost();
+  }
+
+  /**
+   * A new tensor with the same contents on {@code device} (the caller closes both). Moving to a
+   * host device gives a host copy; moving between devices goes through the host.
+   */
+  public Tensor to(Device target) {
+    checkOpen();
+    if (target == null) {
+      throw new IllegalArgumentException("target device is null");
+    }
+    Tensor t = new Tensor(shape, target);
+    try {
+      if (isOnHost() && t.isOnHost()) {
+        Pointer.memcpy(t.data, data, 4L * elements);
+      } else if (isOnHost()) {
+        t.memory.write(data);
+      } else if (t.isOnHost()) {
+        memory.read(t.data);
+      } else {
+        try (Tensor host = to(Device.HOST)) {
+          t.memory.write(host.data);
+        }
+      }
+      return t;
+    } catch (RuntimeException | Error e) {
+      t.close();
+      throw e;
+    }
+  }
+
+  /** A copy of the elements (read back from the device for a device tensor). */
   public float[] toArray() {
     checkOpen();
     float[] out = new float[elements];
-    data.get(out, 0, elements);
+    if (memory != null) {
+      memory.read(out);
+    } else {
+      data.get(out, 0, elements);
+    }
     return out;
   }
 
   /** Overwrites every element from {@code src}, whose length must match. */
   public void copyFrom(float[] src) {
     checkOpen();
-    if (src.length != elements) {
-      throw new IllegalArgumentException(
-          "tensor " + shape + " has " + elements + " elements, source has " + src.length);
+    if (src == null || src.length != elements) {
+      throw new IllegalArgumentException("tensor " + shape + " has " + elements
+          + " elements, source has " + (src == null ? "none" : String.valueOf(src.length)));
     }
-    data.put(src, 0, src.length);
+    if (memory != null) {
+      memory.write(src);
+    } else {
+      data.put(src, 0, src.length);
+    }
   }
 
   /**
-   * A view of the off-heap memory, for engines. Valid until {@link #close()}; do not keep it
-   * longer.
+   * A view of the host memory, for engines that compute on the host. Valid until
+   * {@link #close()}; do not keep it longer. Throws {@link IllegalArgumentException} for a device
+   * tensor: an engine handed one it cannot read refuses it here, naming where it lives.
    */
   public FloatPointer pointer() {
     checkOpen();
+    if (memory != null) {
+      throw new IllegalArgumentException("tensor " + shape + " lives on " + device.name()
+          + ", not in host memory; copy it with to(Device.HOST) or to the engine that runs it");
+    }
     return Views.at(data, 0);
   }
 
+  /** The device allocation of a device tensor; throws for a host tensor. */
+  public DeviceMemory deviceMemory() {
+    checkOpen();
+    if (memory == null) {
+      throw new IllegalArgumentException("tensor " + shape + " is in host memory");
+    }
+    return memory;
+  }
+
   public boolean isClosed() {
-    return raw == null;
+    return closed;
   }
 
   /** Throws {@link IllegalStateException} naming the tensor if it has been closed. */
   public void checkOpen() {
-    if (raw == null) {
+    if (closed) {
       throw new IllegalStateException("tensor " + shape + " is closed");
     }
   }
 
   @Override
   public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
     if (raw != null) {
       data = null;
       raw.close();
       raw = null;
     }
+    if (memory != null) {
+      memory.close();
+      memory = null;
+    }
   }
 
   @Override
   public String toString() {
-    return "Tensor[" + shape + (raw == null ? ", closed]" : "]");
+    return "Tensor[" + shape + (isOnHost() ? "" : " on " + device.name())
+        + (closed ? ", closed]" : "]");
   }
 }

@@ -28,9 +28,6 @@ import org.junit.jupiter.api.TestFactory;
  * portable kernels with 1 thread, so both ISA variants and both threading shapes are covered.
  */
 class CpuEngineCorrectnessTest {
-  static final long SEED = 20261122L;
-  static final int RANDOM_CASES = 320;
-
   private static Engine reference;
   private static List<Engine> engines;
 
@@ -64,7 +61,7 @@ class CpuEngineCorrectnessTest {
 
   @TestFactory
   Stream<DynamicTest> randomCases() {
-    return ConvCases.random(SEED, RANDOM_CASES).stream()
+    return ConvCases.random(ConvCases.RANDOM_SEED, ConvCases.RANDOM_COUNT).stream()
         .map(c -> DynamicTest.dynamicTest(c.toString(), () -> check(c)));
   }
 

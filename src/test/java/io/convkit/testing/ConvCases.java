@@ -20,6 +20,11 @@ public final class ConvCases {
     }
   }
 
+  /** The seed and count of the random cases every engine's correctness test runs. */
+  public static final long RANDOM_SEED = 20261122L;
+
+  public static final int RANDOM_COUNT = 320;
+
   private ConvCases() {}
 
   /** SOURCE_TABLES T6 and T10, and a few realistic layers that exercise the threaded paths. */

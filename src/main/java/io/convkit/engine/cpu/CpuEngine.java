@@ -2,18 +2,23 @@ package io.convkit.engine.cpu;
 
 import static io.convkit.tensor.Views.at;
 
+import io.convkit.conv.Activation;
 import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
 import io.convkit.engine.Engine;
 import io.convkit.nativ.ConvkitNative;
+import io.convkit.pool.PoolKind;
+import io.convkit.pool.PoolSpec;
+import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.tensor.Views;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * The CPU engine: OpenBLAS sgemm for the GEMM-shaped work, our native kernels for im2col, the
- * fused bias+activation epilogue, depthwise, small-group tiles and connection tables.
+ * fused bias+activation epilogue, depthwise, small-group tiles, connection tables, pooling and
+ * the residual add.
  *
  * <p>Threads: everything runs on one pool of {@code threads} (the caller included). OpenBLAS is
  * called from the pool's threads with one thread each, on that thread's block of output rows;
@@ -28,6 +33,12 @@ public final class CpuEngine implements Engine {
    * splitting each small image's unfold and outputs across the threads.
    */
   static final long IMAGE_PARALLEL_MAX_MACS = 32_000_000L;
+
+  /** Pooling: the least input (floats) one grain of planes covers; a smaller layer runs on one thread. */
+  static final int POOL_MIN_GRAIN_FLOATS = 16_384;
+
+  /** Add: floats per task, a multiple of 16 (one 64-byte line) so tasks start on line boundaries. */
+  static final int ADD_CHUNK_FLOATS = 16_384;
 
   private final int threads;
   private final Isa isa;
@@ -72,9 +83,7 @@ public final class CpuEngine implements Engine {
 
   @Override
   public synchronized void convolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
-    if (closed) {
-      throw new IllegalStateException(name() + " is closed");
-    }
+    checkNotClosed();
     Engine.checkCall(plan, weights, x, y);
     Call c = new Call(plan, weights, x, y);
     switch (plan.algorithm()) {
@@ -294,6 +303,62 @@ public final class CpuEngine implements Engine {
       workspaceFloats = floats;
     }
     return workspace;
+  }
+
+  /**
+   * Max or average pooling (kernels/pool.inc): tasks are the batch's (image, channel) planes,
+   * which NCHW keeps contiguous, so a grain of planes is one native call over [p0, p1) with its
+   * worker's row buffer. A grain covers at least {@link #POOL_MIN_GRAIN_FLOATS} input floats, so
+   * a small layer runs on the calling thread alone.
+   */
+  @Override
+  public synchronized void pool(PoolSpec spec, Tensor x, Tensor y) {
+    checkNotClosed();
+    Engine.checkPool(spec, x, y);
+    Shape in = x.shape();
+    Shape out = y.shape();
+    int kh = spec.kernelH(in);
+    int kw = spec.kernelW(in);
+    int planes = in.n() * in.c();
+    int planeFloats = in.h() * in.w();
+    FloatPointer px = x.pointer();
+    FloatPointer py = y.pointer();
+    // Whole cache lines per worker, so two workers' row buffers never share one.
+    long per = (ConvkitNative.ck_pool_scratch_floats(in.w(), out.w(), kw, spec.strideW(),
+        spec.padLeft()) + 15) / 16 * 16;
+    FloatPointer scratch = workspace(per * threads);
+    int avg = spec.kind() == PoolKind.AVG ? 1 : 0;
+    int countPad = spec.countPadding() ? 1 : 0;
+    int grain = Math.max(Math.max(1, planes / (4 * threads)),
+        (int) ((POOL_MIN_GRAIN_FLOATS + (long) planeFloats - 1) / planeFloats));
+    pool.parallelFor(planes, grain, (p0, p1, worker) -> ConvkitNative.ck_pool(isa.code(), px,
+        in.h(), in.w(), py, out.h(), out.w(), kh, kw, spec.strideH(), spec.strideW(),
+        spec.padTop(), spec.padLeft(), spec.padBottom(), spec.padRight(), avg, countPad, p0, p1,
+        at(scratch, worker * per)));
+  }
+
+  /**
+   * {@code y = act(a + b)} (kernels/add.inc): tasks are contiguous chunks of
+   * {@link #ADD_CHUNK_FLOATS}, a whole number of cache lines, so no two threads write one line.
+   * In place is safe: each element is read and written by one thread, loads before stores.
+   */
+  @Override
+  public synchronized void add(Tensor a, Tensor b, Tensor y, Activation act) {
+    checkNotClosed();
+    Engine.checkAdd(a, b, y, act);
+    int n = y.elements();
+    FloatPointer pa = a.pointer();
+    FloatPointer pb = b.pointer();
+    FloatPointer py = y.pointer();
+    int chunks = (int) ((n + (long) ADD_CHUNK_FLOATS - 1) / ADD_CHUNK_FLOATS);
+    pool.parallelFor(chunks, 1, (c0, c1, worker) -> ConvkitNative.ck_add(isa.code(), pa, pb, py,
+        c0 * ADD_CHUNK_FLOATS, (int) Math.min(n, (long) c1 * ADD_CHUNK_FLOATS), act.code()));
+  }
+
+  private void checkNotClosed() {
+    if (closed) {
+      throw new IllegalStateException(name() + " is closed");
+    }
   }
 
   @Override

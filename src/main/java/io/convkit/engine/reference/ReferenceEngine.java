@@ -1,15 +1,20 @@
 package io.convkit.engine.reference;
 
+import io.convkit.conv.Activation;
 import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
 import io.convkit.engine.Engine;
+import io.convkit.pool.PoolKind;
+import io.convkit.pool.PoolSpec;
+import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 
 /**
  * The test oracle: the convolution sum written out as explicit loops, accumulated in float64,
  * for every spec (groups, multipliers, connection tables, dilation, asymmetric padding). It
- * ignores the plan's algorithm. Slow by design; it shares no code with the other engines.
+ * ignores the plan's algorithm. Pooling and the residual add are written out the same way. Slow
+ * by design; it shares no code with the other engines.
  */
 public final class ReferenceEngine implements Engine {
   @Override
@@ -101,6 +106,78 @@ public final class ReferenceEngine implements Engine {
       }
     }
     return out;
+  }
+
+  /**
+   * Pooling as defined: for each output, the input elements its window covers (padding is no
+   * element); MAX takes the largest, AVG their float64 sum divided once by
+   * {@link PoolSpec#divisor} and rounded once to float.
+   */
+  @Override
+  public void pool(PoolSpec spec, Tensor x, Tensor y) {
+    Engine.checkPool(spec, x, y);
+    Shape in = x.shape();
+    Shape out = y.shape();
+    float[] src = x.toArray();
+    float[] dst = new float[y.elements()];
+    int h = in.h();
+    int w = in.w();
+    int oh = out.h();
+    int ow = out.w();
+    int kh = spec.kernelH(in);
+    int kw = spec.kernelW(in);
+    boolean max = spec.kind() == PoolKind.MAX;
+    for (int plane = 0; plane < in.n() * in.c(); plane++) {
+      for (int oy = 0; oy < oh; oy++) {
+        for (int ox = 0; ox < ow; ox++) {
+          double sum = 0.0;
+          float largest = Float.NEGATIVE_INFINITY;
+          int covered = 0;
+          for (int ky = 0; ky < kh; ky++) {
+            int iy = oy * spec.strideH() - spec.padTop() + ky;
+            if (iy < 0 || iy >= h) {
+              continue;
+            }
+            for (int kx = 0; kx < kw; kx++) {
+              int ix = ox * spec.strideW() - spec.padLeft() + kx;
+              if (ix < 0 || ix >= w) {
+                continue;
+              }
+              float v = src[(plane * h + iy) * w + ix];
+              sum += v;
+              if (covered == 0 || v > largest) {
+                largest = v;
+              }
+              covered++;
+            }
+          }
+          if (covered == 0) {
+            throw new AssertionError(spec + ": window (" + oy + ", " + ox + ") covers no input of "
+                + in);
+          }
+          dst[(plane * oh + oy) * ow + ox] =
+              max ? largest : (float) (sum / spec.divisor(in, oy, ox));
+        }
+      }
+    }
+    y.copyFrom(dst);
+  }
+
+  /**
+   * {@code y = act(a + b)}: the sum in float64, rounded once to float. (For two floats that is
+   * the correctly rounded float sum: double rounding through 53 bits is innocuous for one
+   * addition, since 53 >= 2*24 + 2.)
+   */
+  @Override
+  public void add(Tensor a, Tensor b, Tensor y, Activation act) {
+    Engine.checkAdd(a, b, y, act);
+    float[] p = a.toArray();
+    float[] q = b.toArray();
+    float[] out = new float[p.length];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = (float) act.apply((double) p[i] + (double) q[i]);
+    }
+    y.copyFrom(out);
   }
 
   @Override

@@ -1,0 +1,84 @@
+// im2col for one image: row k = (c*KH + ky)*KW + kx of the unfolded input holds, at column
+// p = oy*OW + ox, the input pixel that weight tap (ky, kx) of channel c meets at output (oy, ox)
+// (zero in the padding). All C channels are unfolded at once; a group's channels are contiguous,
+// so group g's rows are [g*Kg, (g+1)*Kg).
+//
+// One work-item per (output row oy, unfolded row k): global (OH, C*KH*KW). It decodes k once and
+// walks the output row with no divisions (a per-element decode costs more than the copy on CPU
+// devices, where integer division does not vectorise).
+
+// Row-major: out[k*ldo + p], for the local-memory tiled GEMM.
+kernel void im2col_rows(global const float* x, int x_off, global float* out, int ldo,
+                        int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL,
+                        int DH, int DW, int OH, int OW) {
+  int oy = get_global_id(0);
+  int k = get_global_id(1);
+  if (oy >= OH || k >= C * KH * KW) {
+    return;
+  }
+  int kx = k % KW;
+  int t = k / KW;
+  int ky = t % KH;
+  int c = t / KH;
+  int iy = oy * SH - PT + ky * DH;
+  global float* o = out + (size_t)k * ldo + oy * OW;
+  if (iy < 0 || iy >= H) {
+    for (int ox = 0; ox < OW; ox++) {
+      o[ox] = 0.0f;
+    }
+    return;
+  }
+  const global float* row = x + x_off + (c * H + iy) * W;
+  int ix = kx * DW - PL;
+  for (int ox = 0; ox < OW; ox++, ix += SW) {
+    o[ox] = (ix >= 0 && ix < W) ? row[ix] : 0.0f;
+  }
+}
+
+#ifdef NB
+// Packed for gemm_packed: per group, column panels of NB, each panel K-major:
+// out[((g*NP + p/NB)*Kg + kg)*NB + p%NB], NP = ceil(N/NB). The work-items of the last output
+// row also zero the columns past N, so the GEMM reads whole panels without bounds checks.
+// Build option NB: the GEMM's column block.
+kernel void im2col_packed(global const float* x, int x_off, global float* out, int Kg,
+                          int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL,
+                          int DH, int DW, int OH, int OW) {
+  int oy = get_global_id(0);
+  int k = get_global_id(1);
+  if (oy >= OH || k >= C * KH * KW) {
+    return;
+  }
+  int kx = k % KW;
+  int t = k / KW;
+  int ky = t % KH;
+  int c = t / KH;
+  int g = k / Kg;
+  int kg = k - g * Kg;
+  int np = (OH * OW + NB - 1) / NB;
+  size_t panelStride = (size_t)Kg * NB;
+  global float* o = out + (size_t)g * np * panelStride + kg * NB;
+  int p = oy * OW;
+  int panel = p / NB;
+  int lane = p - panel * NB;
+  int iy = oy * SH - PT + ky * DH;
+  bool rowIn = iy >= 0 && iy < H;
+  const global float* row = x + x_off + (c * H + (rowIn ? iy : 0)) * W;
+  int ix = kx * DW - PL;
+  for (int ox = 0; ox < OW; ox++, ix += SW) {
+    o[panel * panelStride + lane] = (rowIn && ix >= 0 && ix < W) ? row[ix] : 0.0f;
+    if (++lane == NB) {
+      lane = 0;
+      panel++;
+    }
+  }
+  if (oy == OH - 1) {
+    while (panel < np) {
+      o[panel * panelStride + lane] = 0.0f;
+      if (++lane == NB) {
+        lane = 0;
+        panel++;
+      }
+    }
+  }
+}
+#endif

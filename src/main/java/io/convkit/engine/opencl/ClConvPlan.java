@@ -1,0 +1,32 @@
+package io.convkit.engine.opencl;
+
+import io.convkit.conv.ConvPlan;
+
+/**
+ * How the OpenCL engine runs one {@link ConvPlan}: which kernels, built with which options, and
+ * the device workspace they need. Made by {@link ClPlanner}.
+ *
+ * @param kind the kernel family
+ * @param unfold GEMM: im2col first (false for pointwise, whose input is already the GEMM's B)
+ * @param gemm GEMM: which kernel
+ * @param mr GEMM_PACKED: rows per work-item (also the weights' packing)
+ * @param gemmOptions GEMM: build options of the GEMM program
+ * @param im2colOptions GEMM with unfold: build options of the im2col program
+ * @param directOptions DEPTHWISE: build options (empty: the generic window-from-arguments kernel)
+ * @param workspaceFloats device scratch: one unfolded image
+ * @param description what runs, for benchmarks and logs
+ */
+public record ClConvPlan(ConvPlan plan, Kind kind, boolean unfold, Tuning.Gemm gemm, int mr,
+    String gemmOptions, String im2colOptions, String directOptions, long workspaceFloats,
+    String description) {
+
+  /** The kernel families. */
+  public enum Kind {
+    /** im2col (unless pointwise) + gemm_packed or gemm_tiled, per image, groups in one launch. */
+    GEMM,
+    /** depthwise.cl, the whole batch in one launch. */
+    DEPTHWISE,
+    /** conv_table.cl, the whole batch in one launch. */
+    CONNECTION_TABLE
+  }
+}

@@ -1,0 +1,42 @@
+package io.convkit.engine.opencl;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * Where the OpenCL tests get their device. Called from {@code @BeforeEach}, so a machine without
+ * any OpenCL platform reports each test as skipped, with the reason; with
+ * {@code CONVKIT_REQUIRE_OPENCL=1} (set by .ci/run) a missing platform fails them instead.
+ */
+final class OpenClTests {
+  private OpenClTests() {}
+
+  static boolean required() {
+    return "1".equals(System.getenv("CONVKIT_REQUIRE_OPENCL"));
+  }
+
+  /** The device the tests run on: a GPU where there is one, else the first device. */
+  static ClDevice deviceOrSkip() {
+    try {
+      return OpenClEngine.select(DeviceType.ANY);
+    } catch (OpenClException e) {
+      if (required()) {
+        fail("CONVKIT_REQUIRE_OPENCL=1 but there is no usable OpenCL device: " + e.getMessage(), e);
+      }
+      Assumptions.abort("no OpenCL platform here (" + e.getMessage() + ")");
+      throw new AssertionError("unreachable");
+    }
+  }
+
+  /** The tiled (GPU-style) GEMM with small tiles, so tests cover partial tiles on small layers. */
+  static Tuning tiled(Tuning base) {
+    return new Tuning(Tuning.Gemm.TILED, base.mr(), base.nv(), base.pl(), 16, 32, 8, 2, 4, base.lx());
+  }
+
+  /** The packed (CPU-style) GEMM with the widest block, so tests cover the two-vector paths. */
+  static Tuning packed(Tuning base) {
+    return new Tuning(Tuning.Gemm.PACKED, 6, 2, 4, base.tsm(), base.tsn(), base.tsk(), base.wptm(),
+        base.wptn(), base.lx());
+  }
+}
