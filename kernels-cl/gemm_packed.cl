@@ -96,7 +96,6 @@ kernel void gemm_packed(global const float* A, global const float* B, int b_off,
   }
 #endif
   int cols = min(NB, N - n0);
-  #pragma unroll
   for (int m = 0; m < MR; m++) {
     if (m0 + m >= Mg) {
       break;

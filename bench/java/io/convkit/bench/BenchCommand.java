@@ -34,7 +34,9 @@ import java.util.Map;
  * on a shared machine lowers one of them), and prints lines starting with {@code @@} that this process collects. It
  * then prints one table row per layer and thread count and writes the CSV.
  *
- * <p>Further options: {@code --engines convkit,gemm,onednn}, {@code --warmup-ms 300},
+ * <p>Further options: {@code --engine opencl} (the OpenCL engine beside the CPU engine; kernel
+ * and transfer times apart), {@code --engine cpu}, {@code --engines convkit,gemm,onednn,opencl}
+ * (default: all), {@code --warmup-ms 300},
  * {@code --min-ms 1000}, {@code --min-calls 10} (per engine and layer), {@code --no-check} (skip
  * the cross-check of our output against oneDNN's). Exit status: 0 success, 1 a layer or child
  * failed, 2 bad arguments.
@@ -106,8 +108,8 @@ public final class BenchCommand {
         }
         case "--child" -> child = true;
         case "--no-check" -> check = false;
-        case "--threads", "--layers", "--csv", "--peak-gflops", "--engines", "--warmup-ms",
-            "--min-ms", "--min-calls" -> {
+        case "--threads", "--layers", "--csv", "--peak-gflops", "--engines", "--engine",
+            "--warmup-ms", "--min-ms", "--min-calls" -> {
           if (val == null) {
             if (i + 1 >= args.length) {
               throw new BadArgs(opt + " needs a value; " + usage());
@@ -148,6 +150,13 @@ public final class BenchCommand {
                 }
               }
             }
+            case "--engine" -> engines = switch (val) {
+              // Our engine on one device, beside the CPU engine (and its peers, for cpu).
+              case "opencl" -> List.of(LayerBench.CONVKIT, LayerBench.OPENCL);
+              case "cpu" -> List.of(LayerBench.CONVKIT, LayerBench.GEMM, LayerBench.ONEDNN);
+              default -> throw new BadArgs("--engine: unknown engine '" + val
+                  + "', expected cpu or opencl");
+            };
             case "--warmup-ms" -> warmupMs = nonNegative(opt, val);
             case "--min-ms" -> minMs = nonNegative(opt, val);
             case "--min-calls" -> {
@@ -175,7 +184,8 @@ public final class BenchCommand {
 
   static String usage() {
     return "usage: bench [--threads 1,2] [--layers name,name] [--csv FILE] [--peak-gflops X]"
-        + " [--engines convkit,gemm,onednn] [--warmup-ms 300] [--min-ms 1000] [--min-calls 10]"
+        + " [--engine cpu|opencl] [--engines convkit,gemm,onednn,opencl] [--warmup-ms 300]"
+        + " [--min-ms 1000] [--min-calls 10]"
         + " [--no-check]";
   }
 
@@ -244,17 +254,24 @@ public final class BenchCommand {
         r = LayerBench.measure(l, t, o.budget(), o.engines(), o.check());
       } catch (RuntimeException | Error e) {
         r = new Result(l.name(), t, "", "", l.spec().macs(l.input()) * 2, Double.NaN, Double.NaN,
-            Double.NaN, "", Double.NaN, "benchmark failed: " + e);
+            Double.NaN, "", Double.NaN, "benchmark failed: " + e, Result.Cl.NONE);
       }
-      if (r.error() != null) {
+      if (r.error() != null || r.opencl().error() != null) {
         failed++;
       }
       emit(out, "result", r.layer(), Integer.toString(r.threads()), r.algorithm(), r.kernel(),
           Long.toString(r.flops()), Double.toString(r.oursMs()), Double.toString(r.gemmMs()),
           Double.toString(r.onednnMs()), r.onednnImpl(), Double.toString(r.maxRelError()),
-          r.error() == null ? "" : r.error());
-      System.err.printf(Locale.ROOT, " %s (%.1f s)%n", r.error() != null ? "FAILED: " + r.error()
-          : String.format(Locale.ROOT, "%.3f ms", r.oursMs()), (System.nanoTime() - t0) / 1e9);
+          r.error() == null ? "" : r.error(), Double.toString(r.opencl().ms()),
+          Double.toString(r.opencl().transferMs()), r.opencl().kernel(), r.opencl().device(),
+          Double.toString(r.opencl().maxRelError()),
+          r.opencl().error() == null ? "" : r.opencl().error());
+      System.err.printf(Locale.ROOT, " %s%s (%.1f s)%n", r.error() != null ? "FAILED: " + r.error()
+          : String.format(Locale.ROOT, "%.3f ms", r.oursMs()),
+          r.opencl().error() != null ? "; opencl FAILED: " + r.opencl().error()
+              : Double.isNaN(r.opencl().ms()) ? ""
+              : String.format(Locale.ROOT, "; opencl %.3f ms", r.opencl().ms()),
+          (System.nanoTime() - t0) / 1e9);
     }
     // Once more at the end: on a shared machine a neighbour may have disturbed the first one.
     double again = LayerBench.sgemmPeak(t, PEAK_SIZE, peakBudget);
@@ -317,6 +334,9 @@ public final class BenchCommand {
     }
     PrintStream out = System.out;
     printTable(out, o, layers, reports);
+    if (o.engines().contains(LayerBench.OPENCL)) {
+      printOpenClTable(out, o, layers, reports);
+    }
     try {
       writeCsv(o, layers, reports);
       out.println("CSV: " + o.csv().toAbsolutePath().normalize());
@@ -326,7 +346,7 @@ public final class BenchCommand {
     }
     for (ChildReport r : reports.values()) {
       for (Result res : r.results.values()) {
-        ok &= res.error() == null;
+        ok &= res.error() == null && res.opencl().error() == null;
       }
     }
     return ok ? 0 : 1;
@@ -368,10 +388,13 @@ public final class BenchCommand {
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().put("OMP_NUM_THREADS", Integer.toString(t));
     pb.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(t));
+    // PoCL's CPU device otherwise runs on every core whatever T is.
+    pb.environment().put("POCL_MAX_PTHREAD_COUNT", Integer.toString(t));
     pb.redirectError(ProcessBuilder.Redirect.INHERIT);
     pb.redirectInput(ProcessBuilder.Redirect.INHERIT);
     System.err.println("bench: starting a child JVM with OMP_NUM_THREADS=" + t
-        + " OPENBLAS_NUM_THREADS=" + t + " for " + layers.size() + " layer(s)");
+        + " OPENBLAS_NUM_THREADS=" + t + " POCL_MAX_PTHREAD_COUNT=" + t + " for " + layers.size()
+        + " layer(s)");
     Process p = pb.start();
     try (BufferedReader r = new BufferedReader(
         new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -407,9 +430,11 @@ public final class BenchCommand {
         rep.peak = Double.isNaN(rep.peak) ? p : Math.max(rep.peak, p);
       }
       case "result" -> {
+        Result.Cl cl = new Result.Cl(Double.parseDouble(f[12]), Double.parseDouble(f[13]), f[14],
+            f[15], Double.parseDouble(f[16]), f[17].isEmpty() ? null : f[17]);
         Result r = new Result(f[1], Integer.parseInt(f[2]), f[3], f[4], Long.parseLong(f[5]),
             Double.parseDouble(f[6]), Double.parseDouble(f[7]), Double.parseDouble(f[8]), f[9],
-            Double.parseDouble(f[10]), f[11].isEmpty() ? null : f[11]);
+            Double.parseDouble(f[10]), f[11].isEmpty() ? null : f[11], cl);
         rep.results.put(r.layer(), r);
       }
       case "done" -> rep.done = true;
@@ -499,6 +524,65 @@ public final class BenchCommand {
         + LayerBench.CHECK_TOLERANCE + ").");
   }
 
+  private static void printOpenClTable(PrintStream out, Options o, List<Layer> layers,
+      Map<Integer, ChildReport> reports) {
+    String device = "";
+    for (ChildReport r : reports.values()) {
+      for (Result res : r.results.values()) {
+        if (!res.opencl().device().isEmpty()) {
+          device = res.opencl().device();
+        }
+      }
+    }
+    out.println();
+    if (device.isEmpty()) {
+      out.println("OpenCL: not measured (no OpenCL device here, or every layer failed).");
+    }
+    out.println("OpenCL engine on " + (device.isEmpty() ? "-" : device) + ": kernel time with the"
+        + " tensors on the device (median per call, waiting for the device), and the transfer of"
+        + " the input up and the output back, timed on its own.");
+    out.println();
+    String[] head = {"layer", "T", "OpenCL kernels", "ms", "GFLOP/s", "%peak", "transfer ms",
+        "CPU engine ms", "vs CPU", "err vs CPU"};
+    boolean[] right = {false, true, false, true, true, true, true, true, true, true};
+    List<String[]> rows = new ArrayList<>();
+    for (Layer l : layers) {
+      for (Map.Entry<Integer, ChildReport> e : reports.entrySet()) {
+        Result r = e.getValue().results.get(l.name());
+        if (r == null) {
+          continue;
+        }
+        Result.Cl c = r.opencl();
+        String kernels = c.error() != null ? "FAILED: " + c.error() : c.kernel();
+        double pct = 100.0 * r.openclGflops() / peakFor(o, e.getValue());
+        rows.add(new String[] {r.layer(), Integer.toString(r.threads()), kernels,
+            num(c.ms(), "%.3f"), num(r.openclGflops(), "%.1f"), num(pct, "%.0f%%"),
+            num(c.transferMs(), "%.3f"), num(r.oursMs(), "%.3f"), num(r.openclVsCpu(), "%.2f"),
+            num(c.maxRelError(), "%.0e")});
+      }
+    }
+    int[] width = new int[head.length];
+    for (int i = 0; i < head.length; i++) {
+      width[i] = head[i].length();
+      for (String[] row : rows) {
+        width[i] = Math.max(width[i], row[i].length());
+      }
+    }
+    out.println(line(head, width, right));
+    StringBuilder rule = new StringBuilder();
+    for (int i = 0; i < width.length; i++) {
+      rule.append(i == 0 ? "" : "  ").append("-".repeat(width[i]));
+    }
+    out.println(rule);
+    for (String[] row : rows) {
+      out.println(line(row, width, right));
+    }
+    out.println();
+    out.println("%peak: of the CPU's measured sgemm peak at the same T (meaningful for a CPU"
+        + " OpenCL device such as PoCL); vs CPU = cpu_ms/opencl_ms (above 1: OpenCL faster);"
+        + " err vs CPU: max |opencl - cpu| / max |cpu|.");
+  }
+
   private static String line(String[] cells, int[] width, boolean[] right) {
     StringBuilder b = new StringBuilder();
     for (int i = 0; i < cells.length; i++) {
@@ -517,7 +601,9 @@ public final class BenchCommand {
 
   static final String CSV_HEADER = "layer,threads,n,c,h,w,k,r,s,stride,pad,dilation,groups,kind,"
       + "algorithm,kernel,gflop,convkit_ms,convkit_gflops,gemm_ms,gemm_gflops,onednn_ms,"
-      + "onednn_gflops,onednn_impl,vs_gemm,vs_onednn,peak_gflops,pct_peak,max_rel_err,error";
+      + "onednn_gflops,onednn_impl,vs_gemm,vs_onednn,peak_gflops,pct_peak,max_rel_err,error,"
+      + "opencl_device,opencl_kernel,opencl_ms,opencl_gflops,opencl_transfer_ms,opencl_vs_cpu,"
+      + "opencl_max_rel_err,opencl_error";
 
   private static void writeCsv(Options o, List<Layer> layers, Map<Integer, ChildReport> reports)
       throws IOException {
@@ -545,6 +631,9 @@ public final class BenchCommand {
             c.add("");
             c.add("");
             c.add("not measured");
+            for (int i = 0; i < 8; i++) { // opencl_*
+              c.add("");
+            }
           } else {
             c.add(r.algorithm());
             c.add(r.kernel());
@@ -562,6 +651,15 @@ public final class BenchCommand {
             c.add(csvNum(r.pctPeak(peak), "%.1f"));
             c.add(csvNum(r.maxRelError(), "%.2e"));
             c.add(r.error() == null ? "" : r.error());
+            Result.Cl cl = r.opencl();
+            c.add(cl.device());
+            c.add(cl.kernel());
+            c.add(csvNum(cl.ms(), "%.4f"));
+            c.add(csvNum(r.openclGflops(), "%.2f"));
+            c.add(csvNum(cl.transferMs(), "%.4f"));
+            c.add(csvNum(r.openclVsCpu(), "%.3f"));
+            c.add(csvNum(cl.maxRelError(), "%.2e"));
+            c.add(cl.error() == null ? "" : cl.error());
           }
           StringBuilder b = new StringBuilder();
           for (int i = 0; i < c.size(); i++) {

@@ -46,7 +46,7 @@ public class ConvLayerBenchmark {
       "vgg16_conv3_2_b8"})
   public String layer;
 
-  @Param({LayerBench.CONVKIT, LayerBench.GEMM, LayerBench.ONEDNN})
+  @Param({LayerBench.CONVKIT, LayerBench.GEMM, LayerBench.ONEDNN, LayerBench.OPENCL})
   public String engine;
 
   /** Threads for our engine and OpenBLAS; 0: OMP_NUM_THREADS if set, else all cores. */

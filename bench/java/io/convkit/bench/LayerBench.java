@@ -7,6 +7,8 @@ import io.convkit.conv.Planner;
 import io.convkit.engine.Engine;
 import io.convkit.engine.Engines;
 import io.convkit.engine.cpu.Blas;
+import io.convkit.engine.opencl.DeviceType;
+import io.convkit.engine.opencl.OpenClEngine;
 import io.convkit.nn.Conv2d;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
@@ -33,7 +35,8 @@ public final class LayerBench {
   public static final String CONVKIT = "convkit";
   public static final String GEMM = "gemm";
   public static final String ONEDNN = "onednn";
-  public static final List<String> ENGINES = List.of(CONVKIT, GEMM, ONEDNN);
+  public static final String OPENCL = "opencl";
+  public static final List<String> ENGINES = List.of(CONVKIT, GEMM, ONEDNN, OPENCL);
 
   private LayerBench() {}
 
@@ -51,12 +54,16 @@ public final class LayerBench {
     void close();
   }
 
-  /** Opens {@code engine} ("convkit", "gemm" or "onednn") for a layer at {@code threads}. */
+  /**
+   * Opens {@code engine} ("convkit", "gemm", "onednn" or "opencl") for a layer at
+   * {@code threads}.
+   */
   public static Subject open(String engine, Layer layer, int threads) {
     return switch (engine) {
       case CONVKIT -> new Convkit(layer, threads);
       case GEMM -> new Gemm(layer, threads);
       case ONEDNN -> new OneDnn(layer);
+      case OPENCL -> new OpenCl(layer);
       default -> throw new IllegalArgumentException(
           "unknown engine '" + engine + "', expected one of " + ENGINES);
     };
@@ -122,6 +129,94 @@ public final class LayerBench {
       x.close();
       conv.close();
       engine.close();
+    }
+  }
+
+  /**
+   * Our OpenCL engine on the first OpenCL device (a GPU where there is one), with the input, the
+   * output and the weights resident on the device: {@link #call()} is one forward pass plus the
+   * wait for it, so its time is the device's. {@link #transfer()} is the host-to-device copy of
+   * the input plus the copy of the output back, timed on its own.
+   */
+  public static final class OpenCl implements Subject {
+    private final OpenClEngine engine;
+    private final Conv2d conv;
+    private final Tensor hostX;
+    private final Tensor hostY;
+    private final Tensor x;
+    private final Tensor y;
+    private final ConvPlan plan;
+
+    public OpenCl(Layer layer) {
+      OpenClEngine e = null;
+      Conv2d c = null;
+      Tensor hx = null;
+      Tensor hy = null;
+      Tensor dx = null;
+      Tensor dy = null;
+      try {
+        e = OpenClEngine.open(OpenClEngine.select(DeviceType.ANY));
+        c = new Conv2d(layer.spec(), weights(layer), bias(layer));
+        hx = Tensor.of(input(layer), layer.input().dims());
+        this.plan = c.plan(layer.input());
+        hy = Tensor.zeros(plan.output());
+        dx = hx.to(e);
+        dy = Tensor.allocate(plan.output(), e);
+      } catch (RuntimeException | Error ex) {
+        for (AutoCloseable a : new AutoCloseable[] {dy, dx, hy, hx, c, e}) {
+          closeQuietly(a);
+        }
+        throw ex;
+      }
+      this.engine = e;
+      this.conv = c;
+      this.hostX = hx;
+      this.hostY = hy;
+      this.x = dx;
+      this.y = dy;
+    }
+
+    /** Whether an OpenCL device can be opened here (false, not an exception, if not). */
+    public static boolean available() {
+      try {
+        OpenClEngine.select(DeviceType.ANY);
+        return true;
+      } catch (RuntimeException | LinkageError e) {
+        return false;
+      }
+    }
+
+    @Override
+    public void call() {
+      conv.forwardInto(x, engine, y);
+      engine.finish();
+    }
+
+    /** The input to the device and the output back, as a caller with host tensors pays. */
+    public void transfer() {
+      x.deviceMemory().write(hostX.pointer());
+      y.deviceMemory().read(hostY.pointer());
+    }
+
+    /** A copy of the output of the last call. */
+    public float[] output() {
+      return y.toArray();
+    }
+
+    public String device() {
+      return engine.device().name();
+    }
+
+    @Override
+    public String implementation() {
+      return engine.describe(plan);
+    }
+
+    @Override
+    public void close() {
+      for (AutoCloseable a : new AutoCloseable[] {y, x, hostY, hostX, conv, engine}) {
+        closeQuietly(a);
+      }
     }
   }
 
@@ -371,7 +466,26 @@ public final class LayerBench {
    */
   public record Result(String layer, int threads, String algorithm, String kernel, long flops,
       double oursMs, double gemmMs, double onednnMs, String onednnImpl, double maxRelError,
-      String error) {
+      String error, Cl opencl) {
+
+    /**
+     * The OpenCL engine's figures: kernel time (device-resident, median per call), transfer time
+     * (input up plus output back), its kernels, and its output against our CPU engine's
+     * (max relative error; NaN: not compared). {@code error} is null unless it failed.
+     */
+    public record Cl(double ms, double transferMs, String kernel, String device, double maxRelError,
+        String error) {
+      public static final Cl NONE = new Cl(Double.NaN, Double.NaN, "", "", Double.NaN, null);
+    }
+
+    public double openclGflops() {
+      return flops / (opencl.ms() * 1e6);
+    }
+
+    /** OpenCL's speed relative to our CPU engine's: our_ms / opencl_ms (above 1: faster). */
+    public double openclVsCpu() {
+      return oursMs / opencl.ms();
+    }
 
     public double oursGflops() {
       return flops / (oursMs * 1e6);
@@ -457,8 +571,21 @@ public final class LayerBench {
         impl = "unavailable";
       }
     }
+    Result.Cl cl = Result.Cl.NONE;
+    if (which.contains(OPENCL) && OpenCl.available()) {
+      try (OpenCl s = new OpenCl(layer)) {
+        Timing kernelTime = time(s::call, budget);
+        double relCl = ourOut == null ? Double.NaN : maxRelError(s.output(), ourOut);
+        Timing transfer = time(s::transfer, budget);
+        cl = new Result.Cl(kernelTime.medianMs(), transfer.medianMs(), s.implementation(),
+            s.device(), relCl, null);
+      } catch (RuntimeException | Error e) {
+        cl = new Result.Cl(Double.NaN, Double.NaN, "", "", Double.NaN,
+            e.getClass().getSimpleName() + ": " + e.getMessage());
+      }
+    }
     return new Result(layer.name(), threads, algorithm, kernel, flops, ours, gemm, onednn, impl,
-        relErr, error);
+        relErr, error, cl);
   }
 
   /** max |a - b| / max |b| (NaN if the lengths differ or any value is NaN). */
@@ -505,10 +632,12 @@ public final class LayerBench {
     }
     return String.format(Locale.ROOT,
         "%s T=%d: %s (%s) %.3f ms %.1f GFLOP/s | gemm %.3f ms %.1f GFLOP/s | onednn %.3f ms "
-            + "%.1f GFLOP/s [%s] | vs gemm %.2f vs onednn %.2f | %.1f%% of %.1f GFLOP/s | err %.1e",
+            + "%.1f GFLOP/s [%s] | vs gemm %.2f vs onednn %.2f | %.1f%% of %.1f GFLOP/s | err %.1e"
+            + " | opencl %.3f ms %.1f GFLOP/s + transfer %.3f ms [%s]",
         r.layer(), r.threads(), r.algorithm(), r.kernel(), r.oursMs(), r.oursGflops(),
         r.gemmMs(), r.gemmGflops(), r.onednnMs(), r.onednnGflops(), r.onednnImpl(), r.vsGemm(),
-        r.vsOneDnn(), r.pctPeak(peakGflops), peakGflops, r.maxRelError());
+        r.vsOneDnn(), r.pctPeak(peakGflops), peakGflops, r.maxRelError(), r.opencl().ms(),
+        r.openclGflops(), r.opencl().transferMs(), r.opencl().kernel());
   }
 
   /**

@@ -580,7 +580,8 @@ public final class OpenClEngine implements Engine {
     ConvSpec s = p.spec();
     Shape in = p.input();
     Shape out = p.output();
-    cl_kernel k = kernel("depthwise", cp.directOptions(), "depthwise");
+    boolean rows = tuning.depthwiseRows();
+    cl_kernel k = kernel("depthwise", cp.directOptions(), rows ? "depthwise_rows" : "depthwise");
     Object[] a = {x, 0, dw.a.mem(), dw.bias == null ? dummy.mem() : dw.bias.mem(),
         s.hasBias() ? 1 : 0, s.activation().code(), y, 0, in.c(), in.h(), in.w(), out.c(),
         out.h(), out.w(), s.padTop(), s.padLeft()};
@@ -589,8 +590,13 @@ public final class OpenClEngine implements Engine {
           s.dilationH(), s.dilationW()});
     }
     args(k, a);
-    launch("depthwise", k, new long[] {out.w(), out.h(), (long) out.n() * out.c()},
-        new long[] {tuning.lx(), 1, 1});
+    if (rows) {
+      launch("depthwise_rows", k, new long[] {out.h(), (long) out.n() * out.c()},
+          new long[] {tuning.lx(), 1});
+    } else {
+      launch("depthwise", k, new long[] {out.w(), out.h(), (long) out.n() * out.c()},
+          new long[] {tuning.lx(), 1, 1});
+    }
   }
 
   private void connectionTable(ClConvPlan cp, DeviceWeights dw, cl_mem x, cl_mem y) {

@@ -23,9 +23,10 @@ import java.util.Map;
  * @param wptm tiled GEMM: rows per work-item
  * @param wptn tiled GEMM: columns per work-item
  * @param lx work-group width of the elementwise and direct kernels
+ * @param depthwiseRows depthwise: one work-item per output row (CPU devices) instead of per pixel
  */
 public record Tuning(Gemm gemm, int mr, int nv, int pl, int tsm, int tsn, int tsk, int wptm, int wptn,
-    int lx) {
+    int lx, boolean depthwiseRows) {
   /** The two GEMM kernels. */
   public enum Gemm {
     PACKED,
@@ -65,7 +66,7 @@ public record Tuning(Gemm gemm, int mr, int nv, int pl, int tsm, int tsn, int ts
 
   /** This tuning with another GEMM kernel (tests run both kernels on one device). */
   public Tuning withGemm(Gemm g) {
-    return new Tuning(g, mr, nv, pl, tsm, tsn, tsk, wptm, wptn, lx);
+    return new Tuning(g, mr, nv, pl, tsm, tsn, tsk, wptm, wptn, lx, depthwiseRows);
   }
 
   /** The parameters the data file gives a device, by its name and type ("GPU", "CPU", ...). */
@@ -113,9 +114,10 @@ public record Tuning(Gemm gemm, int mr, int nv, int pl, int tsm, int tsn, int ts
     try {
       Tuning t = new Tuning(Gemm.valueOf(kv.getOrDefault("gemm", "tiled").toUpperCase(Locale.ROOT)),
           num(kv, "mr", 6), num(kv, "nv", 2), num(kv, "pl", 1), num(kv, "tsm", 32), num(kv, "tsn", 32),
-          num(kv, "tsk", 8), num(kv, "wptm", 4), num(kv, "wptn", 4), num(kv, "lx", 32));
+          num(kv, "tsk", 8), num(kv, "wptm", 4), num(kv, "wptn", 4), num(kv, "lx", 32),
+          direct(kv.getOrDefault("depthwise", "pixels")));
       kv.keySet().removeAll(java.util.List.of("gemm", "mr", "nv", "pl", "tsm", "tsn", "tsk", "wptm",
-          "wptn", "lx"));
+          "wptn", "lx", "depthwise"));
       if (!kv.isEmpty()) {
         throw new IllegalArgumentException("unknown keys " + kv.keySet());
       }
@@ -123,6 +125,14 @@ public record Tuning(Gemm gemm, int mr, int nv, int pl, int tsm, int tsn, int ts
     } catch (IllegalArgumentException e) {
       throw new IllegalStateException(where + ": " + e.getMessage(), e);
     }
+  }
+
+  private static boolean direct(String v) {
+    return switch (v) {
+      case "rows" -> true;
+      case "pixels" -> false;
+      default -> throw new IllegalArgumentException("depthwise must be rows or pixels, got " + v);
+    };
   }
 
   private static int num(Map<String, String> kv, String key, int dflt) {

@@ -69,7 +69,7 @@ class OpenClFaultTest {
     }
     if (side <= 256) {
       Tuning tooBig = new Tuning(Tuning.Gemm.TILED, t.mr(), t.nv(), t.pl(), side, side, 8, 1, 1,
-          t.lx());
+          t.lx(), false);
       OpenClException e = assertThrows(OpenClException.class,
           () -> OpenClEngine.open(engine.device(), tooBig).close());
       assertTrue(e.getMessage().contains("work-group"), e.getMessage());
@@ -108,7 +108,7 @@ class OpenClFaultTest {
     Tuning gpu = Tuning.forDevice("some gpu", "GPU");
     assertEquals(Tuning.Gemm.TILED, gpu.gemm());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new Tuning(Tuning.Gemm.TILED, 6, 1, 1, 30, 32, 8, 4, 4, 16));
+        () -> new Tuning(Tuning.Gemm.TILED, 6, 1, 1, 30, 32, 8, 4, 4, 16, false));
     assertTrue(e.getMessage().contains("30x32"), e.getMessage());
   }
 

@@ -29,14 +29,21 @@ final class OpenClTests {
     }
   }
 
-  /** The tiled (GPU-style) GEMM with small tiles, so tests cover partial tiles on small layers. */
+  /**
+   * The GPU-style kernels: the tiled GEMM with small tiles (so tests cover partial tiles on small
+   * layers) and the per-pixel depthwise kernel.
+   */
   static Tuning tiled(Tuning base) {
-    return new Tuning(Tuning.Gemm.TILED, base.mr(), base.nv(), base.pl(), 16, 32, 8, 2, 4, base.lx());
+    return new Tuning(Tuning.Gemm.TILED, base.mr(), base.nv(), base.pl(), 16, 32, 8, 2, 4, base.lx(),
+        false);
   }
 
-  /** The packed (CPU-style) GEMM with the widest block, so tests cover the two-vector paths. */
+  /**
+   * The CPU-style kernels: the packed GEMM with two vectors per row and several work-items per
+   * group (paths the tuned default does not take), and the per-row depthwise kernel.
+   */
   static Tuning packed(Tuning base) {
     return new Tuning(Tuning.Gemm.PACKED, 6, 2, 4, base.tsm(), base.tsn(), base.tsk(), base.wptm(),
-        base.wptn(), base.lx());
+        base.wptn(), base.lx(), true);
   }
 }
