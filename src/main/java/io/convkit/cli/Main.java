@@ -1,7 +1,16 @@
 package io.convkit.cli;
 
+import io.convkit.nn.Network;
+import io.convkit.nn.Summary;
+import io.convkit.nn.models.Models;
+import io.convkit.nn.tables.TableCheck;
+import io.convkit.tensor.Shape;
+import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * {@code java -jar target/convkit.jar COMMAND ...}. Bad arguments print one line and exit 2.
@@ -13,25 +22,119 @@ public final class Main {
       usage: java -jar target/convkit.jar COMMAND [options]
         bench [--threads 1,2] [--layers a,b] [--csv FILE] [--peak-gflops X]
               the layer suite (bench/layers.csv) on the CPU engine, beside the GEMM-only
-              ceiling and oneDNN, in one child JVM per thread count""";
+              ceiling and oneDNN, in one child JVM per thread count
+        summary MODEL [--input 1x3x224x224] [--json] [--alpha A] [--variant V] [--se]
+              per-layer output shape, parameters (trained / deployed) and MACs, with totals
+        check
+              every source-table row (T1-T10): PASS / EXPLAINED / FAIL; exit 1 on any FAIL
+        models
+              the model names""";
 
   public static void main(String[] args) {
     System.exit(run(args));
   }
 
   static int run(String[] args) {
+    return run(args, System.out, System.err);
+  }
+
+  /** The command's exit status: 0 ok, 1 a failed check, 2 bad arguments (one line on err). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
     if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
-      System.out.println(USAGE);
+      (args.length == 0 ? err : out).println(USAGE);
       return args.length == 0 ? 2 : 0;
     }
     String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
-    return switch (args[0]) {
-      case "bench" -> bench(rest);
-      default -> {
-        System.err.println("convkit: unknown command '" + args[0] + "' (try --help)");
-        yield 2;
+    try {
+      return switch (args[0]) {
+        case "bench" -> bench(rest);
+        case "summary" -> summary(rest, out);
+        case "check" -> check(rest, out);
+        case "models" -> {
+          if (rest.length > 0) {
+            throw new IllegalArgumentException("models takes no arguments, got '" + rest[0] + "'");
+          }
+          out.println(String.join("\n", Models.names()));
+          yield 0;
+        }
+        default -> throw new IllegalArgumentException("unknown command '" + args[0]
+            + "' (try --help)");
+      };
+    } catch (IllegalArgumentException e) {
+      err.println("convkit: " + oneLine(e.getMessage()));
+      return 2;
+    } catch (ArithmeticException e) {
+      err.println("convkit: the input is too large to count (" + oneLine(e.getMessage()) + ")");
+      return 2;
+    }
+  }
+
+  private static String oneLine(String s) {
+    return s == null ? "bad arguments" : s.replace('\n', ' ');
+  }
+
+  private static int summary(String[] args, PrintStream out) {
+    String model = null;
+    Shape input = null;
+    boolean json = false;
+    Map<String, String> opts = new LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      switch (a) {
+        case "--json" -> json = true;
+        case "--se" -> opts.put("se", "true");
+        case "--input", "--alpha", "--variant", "--option" -> {
+          if (i + 1 >= args.length) {
+            throw new IllegalArgumentException(a + " needs a value");
+          }
+          String v = args[++i];
+          switch (a) {
+            case "--input" -> input = parseInput(v);
+            case "--alpha" -> opts.put("alpha", v);
+            case "--variant" -> opts.put("variant", v);
+            default -> {
+              int eq = v.indexOf('=');
+              if (eq < 1) {
+                throw new IllegalArgumentException("--option needs KEY=VALUE, got '" + v + "'");
+              }
+              opts.put(v.substring(0, eq), v.substring(eq + 1));
+            }
+          }
+        }
+        default -> {
+          if (a.startsWith("-") || model != null) {
+            throw new IllegalArgumentException("summary: unexpected argument '" + a + "'");
+          }
+          model = a;
+        }
       }
-    };
+    }
+    if (model == null) {
+      throw new IllegalArgumentException("summary needs a MODEL (one of: "
+          + String.join(", ", Models.names()) + ")");
+    }
+    Network net = Models.create(model, opts);
+    Summary s = net.summary(input == null ? net.nativeInput() : input);
+    out.println(json ? s.json() : s.table());
+    return 0;
+  }
+
+  private static Shape parseInput(String v) {
+    Shape s = Shape.parse(v);
+    if (s.rank() != 4) {
+      throw new IllegalArgumentException("malformed shape '" + v + "': expected NxCxHxW, e.g."
+          + " 1x3x224x224");
+    }
+    return s;
+  }
+
+  private static int check(String[] args, PrintStream out) {
+    if (args.length > 0) {
+      throw new IllegalArgumentException("check takes no arguments, got '" + args[0] + "'");
+    }
+    List<TableCheck.Result> results = TableCheck.run();
+    out.print(TableCheck.report(results));
+    return results.stream().anyMatch(r -> r.status() == TableCheck.Status.FAIL) ? 1 : 0;
   }
 
   /** The harness lives in bench/ (with oneDNN, which the library itself does not depend on). */

@@ -1,0 +1,45 @@
+package io.convkit.nn;
+
+import io.convkit.conv.Activation;
+import io.convkit.tensor.Shape;
+import java.util.List;
+
+/** An element-wise activation. ReLU and ReLU6 can fuse into the preceding conv's epilogue. */
+public final class Act implements Layer {
+  /** The activation functions the networks use. */
+  public enum Kind {
+    RELU, RELU6, SIGMOID, TANH, SWISH, GELU;
+
+    /** The conv-epilogue activation this fuses into, or null if the engines have none. */
+    public Activation fused() {
+      return switch (this) {
+        case RELU -> Activation.RELU;
+        case RELU6 -> Activation.RELU6;
+        default -> null;
+      };
+    }
+  }
+
+  private final Kind kind;
+
+  public Act(Kind kind) {
+    if (kind == null) {
+      throw new IllegalArgumentException("activation: kind is null");
+    }
+    this.kind = kind;
+  }
+
+  public Kind kind() {
+    return kind;
+  }
+
+  @Override
+  public String type() {
+    return kind.name().toLowerCase();
+  }
+
+  @Override
+  public Shape outputShape(List<Shape> inputs) {
+    return Layer.single(type(), inputs);
+  }
+}

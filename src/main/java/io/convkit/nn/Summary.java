@@ -1,0 +1,139 @@
+package io.convkit.nn;
+
+import io.convkit.tensor.Shape;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A network's per-layer counts for one input shape: output shape, parameters (trained and
+ * deployed), MACs (conv and FC multiply-adds; FLOPs = 2 x MACs) and activation elements.
+ */
+public final class Summary {
+  /** One layer's counts. {@code activations} is its output's element count. */
+  public record Row(String name, String type, Shape output, long paramsTrained,
+      long paramsDeployed, long macs, long activations) {}
+
+  private final String model;
+  private final Shape input;
+  private final List<Row> rows;
+
+  Summary(String model, Shape input, List<Row> rows) {
+    this.model = model;
+    this.input = input;
+    this.rows = List.copyOf(rows);
+  }
+
+  public String model() {
+    return model;
+  }
+
+  public Shape input() {
+    return input;
+  }
+
+  public List<Row> rows() {
+    return rows;
+  }
+
+  public Row row(String name) {
+    for (Row r : rows) {
+      if (r.name().equals(name)) {
+        return r;
+      }
+    }
+    throw new IllegalArgumentException(model + ": no layer named '" + name + "'");
+  }
+
+  public long paramsTrained() {
+    return rows.stream().mapToLong(Row::paramsTrained).sum();
+  }
+
+  public long paramsDeployed() {
+    return rows.stream().mapToLong(Row::paramsDeployed).sum();
+  }
+
+  public long macs() {
+    return rows.stream().mapToLong(Row::macs).sum();
+  }
+
+  /** FLOPs counted as 2 x MACs (one multiply and one add). */
+  public long flops() {
+    return 2 * macs();
+  }
+
+  /** Output elements of every layer plus the input (activation memory, in elements). */
+  public long activations() {
+    return input.elements() + rows.stream().mapToLong(Row::activations).sum();
+  }
+
+  /** The per-layer table and totals as text. */
+  public String table() {
+    int nw = Math.max(5, rows.stream().mapToInt(r -> r.name().length()).max().orElse(5));
+    int tw = Math.max(4, rows.stream().mapToInt(r -> r.type().length()).max().orElse(4));
+    String fmt = "%-" + nw + "s  %-" + tw + "s  %-16s  %13s  %13s  %15s  %12s%n";
+    StringBuilder b = new StringBuilder();
+    b.append(String.format(Locale.ROOT, "model %s, input %s%n", model, input));
+    b.append(String.format(Locale.ROOT, fmt, "layer", "type", "output", "params(trained)",
+        "params(deploy)", "MACs", "activations"));
+    for (Row r : rows) {
+      b.append(String.format(Locale.ROOT, fmt, r.name(), r.type(), r.output(),
+          group(r.paramsTrained()), group(r.paramsDeployed()), group(r.macs()),
+          group(r.activations())));
+    }
+    b.append(String.format(Locale.ROOT,
+        "totals: params trained %s (BN gamma/beta counted, no running statistics)%n"
+            + "        params deployed %s (BN folded into conv weight and bias)%n"
+            + "        MACs %s (%s G multiply-adds, conv and FC)   FLOPs = 2 x MACs = %s%n"
+            + "        activation memory %s elements (%s MiB as float32, input included)%n",
+        group(paramsTrained()), group(paramsDeployed()), group(macs()),
+        String.format(Locale.ROOT, "%.3f", macs() / 1e9), group(flops()), group(activations()),
+        String.format(Locale.ROOT, "%.1f", activations() * 4.0 / (1 << 20))));
+    return b.toString();
+  }
+
+  /** The summary as JSON: model, input, layers, totals. */
+  public String json() {
+    StringBuilder b = new StringBuilder();
+    b.append("{\"model\":").append(quote(model)).append(",\"input\":").append(quote(input.toString()))
+        .append(",\"layers\":[");
+    for (int i = 0; i < rows.size(); i++) {
+      Row r = rows.get(i);
+      b.append(i == 0 ? "" : ",").append("{\"name\":").append(quote(r.name()))
+          .append(",\"type\":").append(quote(r.type()))
+          .append(",\"output\":").append(quote(r.output().toString()))
+          .append(",\"params\":").append(r.paramsTrained())
+          .append(",\"params_deployed\":").append(r.paramsDeployed())
+          .append(",\"macs\":").append(r.macs())
+          .append(",\"activations\":").append(r.activations()).append('}');
+    }
+    b.append("],\"totals\":{\"params_trained\":").append(paramsTrained())
+        .append(",\"params_deployed\":").append(paramsDeployed())
+        .append(",\"macs\":").append(macs())
+        .append(",\"flops\":").append(flops())
+        .append(",\"activations\":").append(activations()).append("}}");
+    return b.toString();
+  }
+
+  static String group(long v) {
+    return String.format(Locale.ROOT, "%,d", v);
+  }
+
+  static String quote(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\n' -> b.append("\\n");
+        default -> {
+          if (c < 0x20) {
+            b.append(String.format("\\u%04x", (int) c));
+          } else {
+            b.append(c);
+          }
+        }
+      }
+    }
+    return b.append('"').toString();
+  }
+}
