@@ -22,3 +22,22 @@ for name in order:
               f"{float(r['vs_gemm']):.2f} | {float(r['onednn_gflops']):.1f} | {float(r['vs_onednn']):.2f} |")
 print()
 print("Measured sgemm peak (M=N=K=2048): " + ", ".join(f"T={t}: {float(p):.1f} GFLOP/s" for t, p in sorted(peaks.items())))
+
+# The OpenCL engine's figures, beside the CPU engine's (only when the run measured OpenCL).
+cl_rows = [r for r in rows if r.get("opencl_ms")]
+if cl_rows:
+    device = next(r["opencl_device"] for r in cl_rows)
+    print()
+    print(f"OpenCL engine on `{device}`: kernel time with the tensors on the device; transfer = input up plus output back.")
+    print()
+    print("| layer | OpenCL kernels | T | ms | GFLOP/s | % sgemm peak | transfer ms | CPU engine ms | vs CPU engine |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in order:
+        for t in sorted(by[name]):
+            r = by[name][t]
+            if not r.get("opencl_ms"):
+                continue
+            pct = 100 * float(r["opencl_gflops"]) / float(r["peak_gflops"])
+            print(f"| {name} | {r['opencl_kernel']} | {t} | {float(r['opencl_ms']):.3f} | "
+                  f"{float(r['opencl_gflops']):.1f} | {pct:.0f}% | {float(r['opencl_transfer_ms']):.3f} | "
+                  f"{float(r['convkit_ms']):.3f} | {float(r['opencl_vs_cpu']):.2f} |")

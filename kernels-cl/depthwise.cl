@@ -11,42 +11,7 @@
 #define WINDOW_ARGS , int KH, int KW, int SH, int SW, int DH, int DW
 #endif
 
-kernel void depthwise(global const float* x, int x_off, global const float* w,
-                      global const float* bias, int has_bias, int act, global float* y, int y_off,
-                      int C, int H, int W, int OC, int OH, int OW, int PT, int PL WINDOW_ARGS) {
-  int ox = get_global_id(0);
-  int oy = get_global_id(1);
-  int z = get_global_id(2);
-  if (ox >= OW || oy >= OH) {
-    return;
-  }
-  int o = z % OC;
-  int n = z / OC;
-  int c = o / (OC / C);
-  const global float* xp = x + x_off + (size_t)(n * C + c) * H * W;
-  const global float* wp = w + o * KH * KW;
-  int iy0 = oy * SH - PT;
-  int ix0 = ox * SW - PL;
-  float s = 0.0f;
-  for (int ky = 0; ky < KH; ky++) {
-    int iy = iy0 + ky * DH;
-    if (iy < 0 || iy >= H) {
-      continue;
-    }
-    for (int kx = 0; kx < KW; kx++) {
-      int ix = ix0 + kx * DW;
-      if (ix >= 0 && ix < W) {
-        s = fma(wp[ky * KW + kx], xp[iy * W + ix], s);
-      }
-    }
-  }
-  if (has_bias) {
-    s += bias[o];
-  }
-  y[y_off + (size_t)z * OH * OW + oy * OW + ox] = ck_activate(s, act);
-}
-
-// One output of a row with every tap checked against the input's edges.
+// One output with every tap checked against the input's edges.
 inline float ck_depthwise_checked(const global float* xp, const global float* wp, int H, int W,
                                   int iy0, int ix0, int KH_, int KW_, int DH_, int DW_) {
   float s = 0.0f;
@@ -63,6 +28,27 @@ inline float ck_depthwise_checked(const global float* xp, const global float* wp
     }
   }
   return s;
+}
+
+kernel void depthwise(global const float* x, int x_off, global const float* w,
+                      global const float* bias, int has_bias, int act, global float* y, int y_off,
+                      int C, int H, int W, int OC, int OH, int OW, int PT, int PL WINDOW_ARGS) {
+  int ox = get_global_id(0);
+  int oy = get_global_id(1);
+  int z = get_global_id(2);
+  if (ox >= OW || oy >= OH) {
+    return;
+  }
+  int o = z % OC;
+  int n = z / OC;
+  int c = o / (OC / C);
+  const global float* xp = x + x_off + (size_t)(n * C + c) * H * W;
+  const global float* wp = w + o * KH * KW;
+  float s = ck_depthwise_checked(xp, wp, H, W, oy * SH - PT, ox * SW - PL, KH, KW, DH, DW);
+  if (has_bias) {
+    s += bias[o];
+  }
+  y[y_off + (size_t)z * OH * OW + oy * OW + ox] = ck_activate(s, act);
 }
 
 // The same convolution for CPU devices: one work-item per output row, global (OH, batch*OC).

@@ -88,7 +88,7 @@ public final class OpenClEngine implements Engine {
     this.device = device;
     this.tuning = tuning;
     this.profiling = profiling;
-    this.name = "opencl(" + device.name() + ")";
+    this.name = "opencl(" + device.name() + ", " + tuning.gemm().name().toLowerCase() + " GEMM)";
     if (tuning.gemm() == Tuning.Gemm.TILED && tuning.tiledWorkGroup() > device.maxWorkGroupSize()) {
       throw new OpenClException(name + ": the tiled GEMM's work-group of " + tuning.tiledWorkGroup()
           + " is larger than the device's maximum " + device.maxWorkGroupSize());
