@@ -1,0 +1,147 @@
+package io.convkit.nn.weights;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Named tensors read from a file; hands each out once, checked against the shape the model
+ * expects. A model's loader takes every tensor it needs, then calls {@link #requireAllUsed} so
+ * that a file for another variant of the model (extra or renamed tensors) is an error rather
+ * than a silently half-loaded network. Taking a tensor drops the dictionary's reference to its
+ * values, so the model owns them alone. Not thread-safe.
+ */
+public final class StateDict {
+  private final String source;
+  private final Set<String> names;
+  private final Map<String, TensorData> pending;
+  private final Map<String, String> unreadable;
+  private final Map<String, String> metadata;
+  private final Set<String> taken = new HashSet<>();
+
+  public StateDict(Map<String, TensorData> tensors, String source) {
+    this(tensors, Map.of(), Map.of(), source);
+  }
+
+  /**
+   * {@code unreadable}: name to dtype of the tensors in the file whose dtype is not read (I64,
+   * ...); they are listed, and taking one is an error naming the dtype.
+   */
+  StateDict(Map<String, TensorData> tensors, Map<String, String> unreadable,
+      Map<String, String> metadata, String source) {
+    this.source = Objects.requireNonNull(source, "source");
+    Objects.requireNonNull(tensors, "tensors");
+    this.pending = new HashMap<>();
+    for (Map.Entry<String, TensorData> e : tensors.entrySet()) {
+      if (e.getKey() == null || e.getValue() == null) {
+        throw new IllegalArgumentException(source + ": null tensor name or value ("
+            + e.getKey() + ")");
+      }
+      pending.put(e.getKey(), e.getValue());
+    }
+    this.unreadable = Map.copyOf(unreadable);
+    Set<String> all = new TreeSet<>(pending.keySet());
+    all.addAll(unreadable.keySet());
+    this.names = Collections.unmodifiableSet(all);
+    this.metadata = Collections.unmodifiableMap(new TreeMap<>(metadata));
+  }
+
+  /** Where the tensors came from (the file), as used in messages. */
+  public String source() {
+    return source;
+  }
+
+  /** Every tensor name, taken or not, sorted. */
+  public Set<String> names() {
+    return names;
+  }
+
+  public boolean has(String name) {
+    return names.contains(name);
+  }
+
+  /** The file's __metadata__ (empty if it had none). */
+  public Map<String, String> metadata() {
+    return metadata;
+  }
+
+  /**
+   * The tensor's values; IllegalArgumentException naming the source and tensor if missing
+   * ("missing tensor 'layer1.0.conv1.weight' in FILE") or mis-shaped ("tensor 'fc.weight' in
+   * FILE has shape [1000, 512], the model expects [1000, 2048]"). Marks it used. Taking the
+   * same tensor twice is an IllegalStateException (two layers reading one name).
+   */
+  public float[] take(String name, int... expectedShape) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(expectedShape, "expectedShape");
+    String dtype = unreadable.get(name);
+    if (dtype != null) {
+      throw new IllegalArgumentException("tensor '" + name + "' in " + source + " has dtype "
+          + dtype + "; only F32, F16 and BF16 tensors can be read");
+    }
+    if (taken.contains(name)) {
+      throw new IllegalStateException("tensor '" + name + "' in " + source
+          + " was already taken");
+    }
+    TensorData t = pending.get(name);
+    if (t == null) {
+      throw new IllegalArgumentException("missing tensor '" + name + "' in " + source
+          + hint(name));
+    }
+    int[] shape = t.shape();
+    if (!Arrays.equals(shape, expectedShape)) {
+      throw new IllegalArgumentException("tensor '" + name + "' in " + source + " has shape "
+          + Arrays.toString(shape) + ", the model expects " + Arrays.toString(expectedShape));
+    }
+    pending.remove(name);
+    taken.add(name);
+    return t.data();
+  }
+
+  /** Like take, but returns null when absent (optional tensors such as a bias). */
+  public float[] takeIfPresent(String name, int... expectedShape) {
+    return has(name) ? take(name, expectedShape) : null;
+  }
+
+  /**
+   * Throws IllegalArgumentException listing (up to 10, then a count) the tensors never taken,
+   * e.g. "FILE has 3 tensors the model does not use: a, b, c". Names listed in ignore are
+   * exempt: an entry matches a name equal to it or ending in '.' + entry, so
+   * {@code List.of("num_batches_tracked")} exempts every BN layer's counter.
+   */
+  public void requireAllUsed(Collection<String> ignore) {
+    Collection<String> ign = ignore == null ? List.of() : ignore;
+    List<String> unused = new ArrayList<>();
+    for (String n : names) {
+      if (!taken.contains(n) && ign.stream().noneMatch(i -> n.equals(i) || n.endsWith("." + i))) {
+        unused.add(n);
+      }
+    }
+    if (unused.isEmpty()) {
+      return;
+    }
+    StringBuilder sb = new StringBuilder(source).append(" has ").append(unused.size())
+        .append(unused.size() == 1 ? " tensor" : " tensors").append(" the model does not use: ");
+    sb.append(String.join(", ", unused.subList(0, Math.min(10, unused.size()))));
+    if (unused.size() > 10) {
+      sb.append(", and ").append(unused.size() - 10).append(" more");
+    }
+    throw new IllegalArgumentException(sb.toString());
+  }
+
+  /** A name differing only by a prefix such as DataParallel's "module.", if exactly one. */
+  private String hint(String name) {
+    List<String> near = names.stream()
+        .filter(n -> n.endsWith("." + name) || name.endsWith("." + n)).limit(2).toList();
+    return near.size() == 1 ? " (it has '" + near.get(0) + "': a different prefix?)" : "";
+  }
+}
