@@ -64,7 +64,36 @@ kernel void im2col_packed(global const float* x, int x_off, global float* out, i
   bool rowIn = iy >= 0 && iy < H;
   const global float* row = x + x_off + (c * H + (rowIn ? iy : 0)) * W;
   int ix = kx * DW - PL;
-  for (int ox = 0; ox < OW; ox++, ix += SW) {
+  int ox = 0;
+#if NB == 8
+  // Stride 1 and 2: once a panel starts, whole 8-column blocks whose inputs all lie inside the
+  // row move as one float8 (PoCL vectorises only explicit vector code).
+  if (rowIn && SW <= 2) {
+    for (; ox < OW; ox++, ix += SW) {
+      if (lane == 0 && ix >= 0 && ox + 8 <= OW && ix + 8 * SW <= W) {
+        float8 v;
+        if (SW == 1) {
+          v = vload8(0, row + ix);
+        } else {
+          float8 a = vload8(0, row + ix);
+          float8 c = vload8(1, row + ix);
+          v = (float8)(a.even, c.even);
+        }
+        vstore8(v, 0, o + panel * panelStride);
+        panel++;
+        ox += 7;
+        ix += 7 * SW;
+        continue;
+      }
+      o[panel * panelStride + lane] = (ix >= 0 && ix < W) ? row[ix] : 0.0f;
+      if (++lane == NB) {
+        lane = 0;
+        panel++;
+      }
+    }
+  }
+#endif
+  for (; ox < OW; ox++, ix += SW) {
     o[panel * panelStride + lane] = (rowIn && ix >= 0 && ix < W) ? row[ix] : 0.0f;
     if (++lane == NB) {
       lane = 0;

@@ -15,9 +15,9 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * Every algorithm that fits each case, on the OpenCL engine, against the float64 reference
  * engine: the same fixed cases and seeded-random specs as the CPU engine's test (one shared
- * source, {@link ConvCases}), with the same derived tolerance. Each case runs with both GEMM
- * kernels (packed register blocks and local-memory tiles), so both are tested on whatever device
- * is here (PoCL in CI).
+ * source, {@link ConvCases}), with the same derived tolerance. Each case runs on three engines:
+ * the device's own tuning, the packed GEMM with other block shapes, and the tiled GEMM, so both
+ * GEMM kernels and both depthwise kernels are tested on whatever device is here (PoCL in CI).
  */
 class OpenClEngineCorrectnessTest {
   private static Engine reference;
@@ -29,7 +29,8 @@ class OpenClEngineCorrectnessTest {
     if (engines == null) {
       Tuning t = Tuning.forDevice(device.name(), device.type().name());
       reference = Engines.reference();
-      engines = List.of(OpenClEngine.open(device, OpenClTests.packed(t)),
+      engines = List.of(OpenClEngine.open(device, t),
+          OpenClEngine.open(device, OpenClTests.packed(t)),
           OpenClEngine.open(device, OpenClTests.tiled(t)));
     }
   }
