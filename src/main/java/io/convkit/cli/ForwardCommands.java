@@ -241,8 +241,8 @@ final class ForwardCommands {
         out.println(tourLine(m, cpu, openCl, checks.get(m)));
         out.flush();
       }
-      out.printf(Locale.ROOT, "%d models in %.0f s. ms = time per image, the second call (the first"
-          + " allocates and, on OpenCL, builds kernels); max diff = max |cpu - opencl| / max"
+      out.printf(Locale.ROOT, "%d models in %.0f s. ms = time per image, the faster of two calls after"
+          + " two warm-up calls (the first allocates and, on OpenCL, builds kernels); max diff = max |cpu - opencl| / max"
           + " |cpu output|.%n", models.size(), (System.nanoTime() - start) / 1e9);
     } finally {
       if (openCl != null) {
@@ -250,6 +250,17 @@ final class ForwardCommands {
       }
     }
     return 0;
+  }
+
+  /** The faster of two timed calls, output read back (the machine is shared: noisy). */
+  private static long best(ForwardPass pass, Tensor x) {
+    long best = Long.MAX_VALUE;
+    for (int i = 0; i < 2; i++) {
+      long t0 = System.nanoTime();
+      pass.forward(x).toArray();
+      best = Math.min(best, System.nanoTime() - t0);
+    }
+    return best;
   }
 
   private static String tourLine(String model, Engine cpu, Engine openCl,
@@ -280,17 +291,14 @@ final class ForwardCommands {
       float[] a;
       try (ForwardPass pass = new ForwardPass(plan, cpu)) {
         pass.forward(x);
-        long t0 = System.nanoTime();
         a = pass.forward(x).toArray();
-        cpuMs = String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e6);
+        cpuMs = String.format(Locale.ROOT, "%.1f", best(pass, x) / 1e6);
       }
       if (openCl != null) {
         try (ForwardPass pass = new ForwardPass(plan, openCl)) {
           pass.forward(x);
-          openCl.finish();
-          long t0 = System.nanoTime();
           float[] b = pass.forward(x).toArray();
-          clMs = String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e6);
+          clMs = String.format(Locale.ROOT, "%.1f", best(pass, x) / 1e6);
           double max = 0;
           double d = 0;
           for (int k = 0; k < a.length; k++) {

@@ -41,6 +41,15 @@ public final class NetworkWeights {
     BIAS,
     /** Batch/layer norm gamma: 1 + normal(0, 0.05). */
     GAMMA,
+    /**
+     * The gamma of a batch norm that ends a residual branch (it feeds an add, directly or through
+     * squeeze-excitation, as the residual): 0.2 x (1 + normal(0, 0.05)). With running statistics
+     * near (0, 1) a BN does not normalise, so gamma near 1 would double the residual stream's
+     * variance at every block (2^50 over ResNet-152's 50 blocks, where float32 rounding then
+     * decides SE's sigmoids); 0.2 keeps it within 10x. Trained nets learn small values there
+     * too (Goyal et al. 2017 initialise it to zero).
+     */
+    RESIDUAL_GAMMA,
     /** Beta and running mean: normal(0, 0.05). */
     SHIFT,
     /** Running variance: exp(normal(0, 0.1)), about 1 and positive. */
@@ -77,6 +86,7 @@ public final class NetworkWeights {
   /** The parameters {@code net}'s forward pass reads, in node order. */
   public static List<Param> params(Network net) {
     List<Param> out = new ArrayList<>();
+    java.util.Set<String> residual = residualEnds(net);
     for (Network.Node n : net.nodes()) {
       String name = n.name();
       Layer l = n.layer();
@@ -84,7 +94,8 @@ public final class NetworkWeights {
         conv(out, name, "", c.spec());
       } else if (l instanceof BatchNorm bn) {
         int ch = bn.channels();
-        out.add(new Param(name, "weight", new int[] {ch}, Init.GAMMA, 0));
+        out.add(new Param(name, "weight", new int[] {ch},
+            residual.contains(name) ? Init.RESIDUAL_GAMMA : Init.GAMMA, 0));
         out.add(new Param(name, "bias", new int[] {ch}, Init.SHIFT, 0));
         out.add(new Param(name, "running_mean", new int[] {ch}, Init.SHIFT, 0));
         out.add(new Param(name, "running_var", new int[] {ch}, Init.VARIANCE, 0));
@@ -110,6 +121,23 @@ public final class NetworkWeights {
       }
     }
     return out;
+  }
+
+  /** The nodes an add reads as a residual (not its first input), and those feeding them via SE. */
+  private static java.util.Set<String> residualEnds(Network net) {
+    java.util.Set<String> ends = new java.util.HashSet<>();
+    for (Network.Node n : net.nodes()) {
+      if (n.layer() instanceof io.convkit.nn.Add) {
+        for (String in : n.inputs().subList(1, n.inputs().size())) {
+          ends.add(in);
+          Network.Node src = net.node(in);
+          if (src.layer() instanceof SqueezeExcite) {
+            ends.add(src.inputs().get(0));
+          }
+        }
+      }
+    }
+    return ends;
   }
 
   private static void conv(List<Param> out, String node, String prefix, ConvSpec s) {
@@ -197,6 +225,7 @@ public final class NetworkWeights {
       case HE -> std * z;
       case BIAS -> 0.01 * z;
       case GAMMA -> 1 + 0.05 * z;
+      case RESIDUAL_GAMMA -> 0.2 * (1 + 0.05 * z);
       case SHIFT -> 0.05 * z;
       case VARIANCE -> Math.exp(0.1 * z);
       case LAYER_SCALE -> 0.1 * (1 + 0.05 * z);
