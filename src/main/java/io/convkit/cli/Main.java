@@ -27,6 +27,13 @@ public final class Main {
               per-layer output shape, parameters (trained / deployed) and MACs, with totals
         check
               every source-table row (T1-T10): PASS / EXPLAINED / FAIL; exit 1 on any FAIL
+        run MODEL [--engine cpu|opencl|reference] [--batch N] [--threads N] [--input NxCxHxW]
+              [--alpha A] [--variant V] [--se] [--weights FILE]
+              one forward pass with seeded random weights: top-5 classes, time per image, and
+              per-layer time with GFLOP/s
+        tour [--threads N] [--models a,b]
+              every model at its native input: params, MACs, table-check rows, CPU and OpenCL
+              time per image, the largest difference between the engines
         models
               the model names""";
 
@@ -50,6 +57,8 @@ public final class Main {
         case "bench" -> bench(rest);
         case "summary" -> summary(rest, out);
         case "check" -> check(rest, out);
+        case "run" -> ForwardCommands.run(rest, out, err);
+        case "tour" -> ForwardCommands.tour(rest, out, err);
         case "models" -> {
           if (rest.length > 0) {
             throw new IllegalArgumentException("models takes no arguments, got '" + rest[0] + "'");
@@ -119,7 +128,7 @@ public final class Main {
     return 0;
   }
 
-  private static Shape parseInput(String v) {
+  static Shape parseInput(String v) {
     Shape s = Shape.parse(v);
     if (s.rank() != 4) {
       throw new IllegalArgumentException("malformed shape '" + v + "': expected NxCxHxW, e.g."

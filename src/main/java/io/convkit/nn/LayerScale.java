@@ -14,6 +14,10 @@ public final class LayerScale implements Layer {
     this.channels = channels;
   }
 
+  public int channels() {
+    return channels;
+  }
+
   @Override
   public String type() {
     return "layerscale";

@@ -11,7 +11,7 @@ import java.util.Map;
 /**
  * A network as a DAG of named nodes in topological order. The graph input is the node named
  * {@value #INPUT}; the output is the last node. Built with {@link NetworkBuilder}: sequential by
- * default, with {@link Add} and {@link Concat} joins. Counting only: no weights are held.
+ * default, with {@link Add} and {@link Concat} joins. No weights are held: {@link #forward} and {@code io.convkit.nn.forward} attach them.
  */
 public final class Network {
   /** The name of the graph input. */
@@ -156,6 +156,21 @@ public final class Network {
       last = d;
     }
     return last;
+  }
+
+  /**
+   * One forward pass with seeded random weights (He init, seed 0): a new output tensor on the
+   * host that the caller closes. Each call builds the weights anew; for repeated calls build a
+   * {@link io.convkit.nn.forward.ForwardPlan} once and run it with a
+   * {@link io.convkit.nn.forward.ForwardPass} per engine.
+   */
+  public io.convkit.tensor.Tensor forward(io.convkit.tensor.Tensor input,
+      io.convkit.engine.Engine engine) {
+    try (var plan = new io.convkit.nn.forward.ForwardPlan(this,
+            io.convkit.nn.weights.NetworkWeights.random(this, 0));
+        var pass = new io.convkit.nn.forward.ForwardPass(plan, engine)) {
+      return pass.forward(input).to(io.convkit.tensor.Device.HOST);
+    }
   }
 
   @Override

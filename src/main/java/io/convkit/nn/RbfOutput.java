@@ -18,6 +18,14 @@ public final class RbfOutput implements Layer {
     this.out = out;
   }
 
+  public int in() {
+    return in;
+  }
+
+  public int out() {
+    return out;
+  }
+
   @Override
   public String type() {
     return "rbf";

@@ -18,6 +18,10 @@ public final class Subsampling implements Layer {
     this.window = window;
   }
 
+  public int channels() {
+    return channels;
+  }
+
   public int window() {
     return window;
   }

@@ -23,6 +23,7 @@ public final class Tensor implements AutoCloseable {
   private FloatPointer raw; // host: owns the allocation (JavaCPP counts it in Pointer.totalBytes())
   private FloatPointer data; // host: unowned, aligned view of raw
   private DeviceMemory memory; // device: the allocation
+  private final Tensor base; // a view's owner (null for an owning tensor)
   private boolean closed;
 
   private Tensor(Shape shape, Device device) {
@@ -34,6 +35,7 @@ public final class Tensor implements AutoCloseable {
     this.shape = shape;
     this.layout = Layout.NCHW;
     this.elements = (int) n;
+    this.base = null;
     if (device == null || device.isHost()) {
       this.device = Device.HOST;
       this.raw = Views.allocate(n, "tensor " + shape);
@@ -43,6 +45,17 @@ public final class Tensor implements AutoCloseable {
       this.device = device;
       this.memory = device.allocate(shape);
     }
+  }
+
+  /** A view of {@code owner}'s elements under another shape (same count); owns nothing. */
+  private Tensor(Tensor owner, Shape shape) {
+    this.shape = shape;
+    this.layout = Layout.NCHW;
+    this.elements = owner.elements;
+    this.device = owner.device;
+    this.base = owner;
+    this.data = owner.data;
+    this.memory = owner.memory;
   }
 
   /** A zero-filled host tensor. */
@@ -133,6 +146,39 @@ public final class Tensor implements AutoCloseable {
     }
   }
 
+  /**
+   * The same elements under another shape with the same element count (a reshape, e.g.
+   * {@code [N, C, H, W]} viewed as {@code [N, C*H*W, 1, 1]}). The view shares memory and owns
+   * none: closing it frees nothing, and it is unusable once this tensor is closed.
+   */
+  public Tensor view(Shape newShape) {
+    checkOpen();
+    if (newShape == null || newShape.elements() != elements) {
+      throw new IllegalArgumentException("cannot view tensor " + shape + " (" + elements
+          + " elements) as " + newShape);
+    }
+    return new Tensor(base != null ? base : this, newShape);
+  }
+
+  /** True for a {@link #view(Shape)}. */
+  public boolean isView() {
+    return base != null;
+  }
+
+  /** Copies every element into {@code dst}, whose length must match (no allocation). */
+  public void copyTo(float[] dst) {
+    checkOpen();
+    if (dst == null || dst.length != elements) {
+      throw new IllegalArgumentException("tensor " + shape + " has " + elements
+          + " elements, destination has " + (dst == null ? "none" : String.valueOf(dst.length)));
+    }
+    if (memory != null) {
+      memory.read(dst);
+    } else {
+      data.get(dst, 0, elements);
+    }
+  }
+
   /** A copy of the elements (read back from the device for a device tensor). */
   public float[] toArray() {
     checkOpen();
@@ -183,12 +229,12 @@ public final class Tensor implements AutoCloseable {
   }
 
   public boolean isClosed() {
-    return closed;
+    return closed || (base != null && base.closed);
   }
 
   /** Throws {@link IllegalStateException} naming the tensor if it has been closed. */
   public void checkOpen() {
-    if (closed) {
+    if (closed || (base != null && base.closed)) {
       throw new IllegalStateException("tensor " + shape + " is closed");
     }
   }
@@ -199,6 +245,11 @@ public final class Tensor implements AutoCloseable {
       return;
     }
     closed = true;
+    if (base != null) {
+      data = null;
+      memory = null;
+      return;
+    }
     if (raw != null) {
       data = null;
       raw.close();

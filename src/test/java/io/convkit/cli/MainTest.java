@@ -24,7 +24,10 @@ class MainTest {
       "summary vgg16 --input axb", "summary vgg16 --input", "summary mobilenet_v1 --alpha x",
       "summary resnet50 --variant v3", "frob", "summary", "summary vgg16 extra",
       "summary vgg16 --input 1x3x64x64", "check extra", "summary vgg16 --input 1x3x0x224",
-      "summary vgg16 --option nokey"})
+      "summary vgg16 --option nokey", "run nope", "run", "run vgg16 --batch 0",
+      "run vgg16 --engine gpu", "run vgg16 --input 1x3x22", "run lenet5 --weights /no/such/file",
+      "run alexnet --input 1x3x64x64", "run vgg16 --threads x", "run lenet5 extra",
+      "run lenet5 --engine", "tour --models lenet5,nope", "tour extra", "tour --threads 0"})
   void badArgumentsPrintOneLineAndExit2(String args) {
     assertEquals(2, run(args.split(" ")), args);
     String e = err.toString(StandardCharsets.UTF_8);
@@ -48,6 +51,44 @@ class MainTest {
     String t = out.toString(StandardCharsets.UTF_8);
     assertTrue(t.contains("params trained 25,557,032"), t);
     assertTrue(t.contains("FLOPs = 2 x MACs"), t);
+  }
+
+  @Test
+  void runPrintsTop5TimeAndLayers() {
+    assertEquals(0, run("run", "lenet5", "--batch", "2", "--threads", "1"));
+    String t = out.toString(StandardCharsets.UTF_8);
+    assertTrue(t.contains("input 2x1x32x32"), t);
+    assertTrue(t.contains("top-5 of image 0"), t);
+    assertTrue(t.contains("time per image"), t);
+    assertTrue(t.lines().anyMatch(l -> l.startsWith("c3 ") && l.contains("conv")), t);
+    assertTrue(t.lines().anyMatch(l -> l.startsWith("s2 ") && l.contains("host")), t);
+  }
+
+  @Test
+  void runOnTheReferenceEngine() {
+    assertEquals(0, run("run", "lenet_cifar", "--engine", "reference"));
+    assertTrue(out.toString(StandardCharsets.UTF_8).contains("on reference"));
+  }
+
+  @Test
+  void anEmptyWeightsFileIsAOneLineErrorNamingIt() throws Exception {
+    java.nio.file.Path f = java.nio.file.Files.createTempFile("convkit", ".safetensors");
+    try {
+      assertEquals(2, run("run", "resnet18", "--weights", f.toString()));
+      String e = err.toString(StandardCharsets.UTF_8);
+      assertTrue(e.contains(f.getFileName().toString()) && e.lines().count() == 1, e);
+    } finally {
+      java.nio.file.Files.delete(f);
+    }
+  }
+
+  @Test
+  void tourOfTwoModels() {
+    assertEquals(0, run("tour", "--models", "lenet5,inception_bottleneck"));
+    String t = out.toString(StandardCharsets.UTF_8);
+    assertTrue(t.lines().anyMatch(l -> l.startsWith("lenet5 ") && l.contains("10P 0E 0F")), t);
+    assertTrue(t.lines().anyMatch(l -> l.startsWith("inception_bottleneck ")), t);
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("[2/2] inception_bottleneck"));
   }
 
   @Test

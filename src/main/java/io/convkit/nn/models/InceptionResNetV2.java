@@ -68,6 +68,22 @@ public final class InceptionResNetV2 {
     return b.build();
   }
 
+  /**
+   * One block of each kind in the network's order (A, Reduction-A, B, Reduction-B, C) on an
+   * input of {@code 320 x size x size} (the stem's output channels; 35 in the full network), then
+   * global average pooling: the blocks at a size the tests' reference engine runs quickly.
+   */
+  public static Network blocks(int size, boolean se) {
+    NetworkBuilder b = Network.builder("inception_resnet_v2_blocks", Shape.of(1, 320, size, size));
+    blockA(b, "a1_", se);
+    reductionA(b);
+    blockB(b, "b1_", se);
+    reductionB(b);
+    blockC(b, "c1_", se);
+    b.globalAvgPool().flatten();
+    return b.build();
+  }
+
   /** conv kh x kw, stride s, padding ph/pw, no bias, BN, ReLU. */
   private static void c(NetworkBuilder b, String name, int out, int kh, int kw, int s, int ph,
       int pw) {

@@ -41,7 +41,31 @@ public final class TableCheck {
   private final Map<String, Network> nets = new HashMap<>();
   private final Map<String, Summary> summaries = new HashMap<>();
 
+  private final java.util.Set<String> used = new java.util.HashSet<>();
+
   private TableCheck() {}
+
+  /**
+   * Every row's result under each model name the row's check built (a row about several models
+   * is listed under each); rows computed without a model (formulas) are under no model.
+   */
+  public static Map<String, List<Result>> runByModel() {
+    TableCheck c = new TableCheck();
+    Map<String, List<Result>> out = new java.util.TreeMap<>();
+    for (TableRow r : TableRow.all()) {
+      c.used.clear();
+      Result res;
+      try {
+        res = c.check(r);
+      } catch (RuntimeException e) {
+        res = new Result(r, "error", Status.FAIL, "computing the row threw: " + e.getMessage());
+      }
+      for (String m : c.used) {
+        out.computeIfAbsent(m, k -> new ArrayList<>()).add(res);
+      }
+    }
+    return out;
+  }
 
   /** Checks every row of the copied tables. */
   public static List<Result> run() {
@@ -80,6 +104,7 @@ public final class TableCheck {
   // ---------------------------------------------------------------- helpers
 
   private Network net(String key) {
+    used.add(key.split(":")[0]);
     return nets.computeIfAbsent(key, k -> {
       String[] p = k.split(":");
       Map<String, String> opts = new HashMap<>();
@@ -92,10 +117,12 @@ public final class TableCheck {
   }
 
   private Summary sum(String key) {
+    used.add(key.split(":")[0]);
     return summaries.computeIfAbsent(key, k -> net(k).summary());
   }
 
   private Summary sum(String key, Shape input) {
+    used.add(key.split(":")[0]);
     return summaries.computeIfAbsent(key + "@" + input, k -> net(key).summary(input));
   }
 

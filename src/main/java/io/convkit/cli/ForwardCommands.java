@@ -1,0 +1,340 @@
+package io.convkit.cli;
+
+import io.convkit.engine.Engine;
+import io.convkit.engine.Engines;
+import io.convkit.engine.opencl.OpenClException;
+import io.convkit.nn.Network;
+import io.convkit.nn.Summary;
+import io.convkit.nn.forward.ForwardPass;
+import io.convkit.nn.forward.ForwardPlan;
+import io.convkit.nn.forward.Step;
+import io.convkit.nn.models.Models;
+import io.convkit.nn.tables.TableCheck;
+import io.convkit.nn.weights.NetworkWeights;
+import io.convkit.nn.weights.SafeTensors;
+import io.convkit.nn.weights.StateDict;
+import io.convkit.nn.weights.TorchvisionNames;
+import io.convkit.tensor.Shape;
+import io.convkit.tensor.Tensor;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/** {@code run} (one model's forward pass) and {@code tour} (every model, one line each). */
+final class ForwardCommands {
+  /** The seed of the random weights and input the commands use. */
+  static final long SEED = 1;
+
+  private ForwardCommands() {}
+
+  // ------------------------------------------------------------------------------------- run
+
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    String model = null;
+    String engineName = "cpu";
+    int batch = 1;
+    int threads = Runtime.getRuntime().availableProcessors();
+    Path weightsFile = null;
+    Shape input = null;
+    Map<String, String> opts = new LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      switch (a) {
+        case "--se" -> opts.put("se", "true");
+        case "--engine", "--batch", "--threads", "--weights", "--input", "--alpha", "--variant" -> {
+          if (i + 1 >= args.length) {
+            throw new IllegalArgumentException(a + " needs a value");
+          }
+          String v = args[++i];
+          switch (a) {
+            case "--engine" -> {
+              if (!List.of("cpu", "opencl", "reference").contains(v)) {
+                throw new IllegalArgumentException("--engine must be cpu, opencl or reference, got '"
+                    + v + "'");
+              }
+              engineName = v;
+            }
+            case "--batch" -> batch = positive(a, v);
+            case "--threads" -> threads = positive(a, v);
+            case "--weights" -> weightsFile = Path.of(v);
+            case "--input" -> input = Main.parseInput(v);
+            case "--alpha" -> opts.put("alpha", v);
+            default -> opts.put("variant", v);
+          }
+        }
+        default -> {
+          if (a.startsWith("-") || model != null) {
+            throw new IllegalArgumentException("run: unexpected argument '" + a + "'");
+          }
+          model = a;
+        }
+      }
+    }
+    if (model == null) {
+      throw new IllegalArgumentException("run needs a MODEL (one of: "
+          + String.join(", ", Models.names()) + ")");
+    }
+    Network net = Models.create(model, opts);
+    Shape shape = input != null ? input : net.nativeInput();
+    shape = Shape.of(input != null ? shape.n() : batch, shape.c(), shape.h(), shape.w());
+    net.shapes(shape); // a shape the network cannot take is a bad argument, before any work
+    NetworkWeights weights;
+    String weightsFrom;
+    if (weightsFile != null) {
+      weights = loadWeights(net, weightsFile);
+      weightsFrom = "weights from " + weightsFile;
+    } else {
+      weights = NetworkWeights.random(net, SEED);
+      weightsFrom = "seeded random weights (He init, seed " + SEED + ")";
+    }
+    try (Engine engine = engine(engineName, threads);
+        ForwardPlan plan = new ForwardPlan(net, weights);
+        ForwardPass pass = new ForwardPass(plan, engine);
+        Tensor x = Tensor.of(randomInput(shape), shape.dims())) {
+      boolean slow = engineName.equals("reference");
+      out.printf(Locale.ROOT, "%s on %s, input %s, %s%n", net.name(), engine.name(), shape,
+          weightsFrom);
+      long t0 = System.nanoTime();
+      if (slow) {
+        pass.setProfiling(true);
+      }
+      float[] y = pass.forward(x).toArray();
+      engine.finish();
+      long first = System.nanoTime() - t0;
+      long steady = first;
+      if (!slow) {
+        t0 = System.nanoTime();
+        y = pass.forward(x).toArray();
+        steady = System.nanoTime() - t0;
+        pass.setProfiling(true);
+        pass.forward(x);
+      }
+      int classes = y.length / shape.n();
+      out.printf(Locale.ROOT, "top-5 of image 0 (class: output): %s%n", top5(y, classes));
+      out.printf(Locale.ROOT, "time per image %.2f ms (batch %d: %.2f ms per call; first call %.2f"
+          + " ms)%n", steady / 1e6 / shape.n(), shape.n(), steady / 1e6, first / 1e6);
+      out.println();
+      out.print(layerTable(pass.times()));
+    }
+    return 0;
+  }
+
+  /**
+   * Every parameter of {@code net} from a safetensors file under torchvision's state_dict keys;
+   * a missing, mis-shaped or extra tensor is an error naming it (BN's num_batches_tracked, a
+   * training counter, is the one extra allowed).
+   */
+  static NetworkWeights loadWeights(Network net, Path file) {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("--weights: no such file '" + file + "'");
+    }
+    StateDict sd;
+    try {
+      sd = SafeTensors.read(file);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("--weights: cannot read '" + file + "': " + e.getMessage(),
+          e);
+    }
+    NetworkWeights w = NetworkWeights.load(net, sd::take, TorchvisionNames.forModel(net));
+    sd.requireAllUsed(List.of("num_batches_tracked"));
+    return w;
+  }
+
+  private static int positive(String flag, String v) {
+    try {
+      int n = Integer.parseInt(v);
+      if (n >= 1) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // fall through
+    }
+    throw new IllegalArgumentException(flag + " must be a whole number >= 1, got '" + v + "'");
+  }
+
+  private static Engine engine(String name, int threads) {
+    return switch (name) {
+      case "reference" -> Engines.reference();
+      case "opencl" -> {
+        try {
+          yield Engines.openCl();
+        } catch (OpenClException e) {
+          throw new IllegalArgumentException("--engine opencl: " + e.getMessage());
+        }
+      }
+      default -> Engines.cpu(threads);
+    };
+  }
+
+  static float[] randomInput(Shape s) {
+    Random r = new Random(SEED);
+    float[] a = new float[Math.toIntExact(s.elements())];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = (float) r.nextGaussian();
+    }
+    return a;
+  }
+
+  static String top5(float[] y, int classes) {
+    List<Integer> best = new ArrayList<>();
+    for (int k = 0; k < Math.min(5, classes); k++) {
+      int arg = -1;
+      for (int i = 0; i < classes; i++) {
+        if (!best.contains(i) && (arg < 0 || y[i] > y[arg])) {
+          arg = i;
+        }
+      }
+      best.add(arg);
+    }
+    StringBuilder b = new StringBuilder();
+    for (int i : best) {
+      b.append(b.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%d: %.4g", i, y[i]));
+    }
+    return b.toString();
+  }
+
+  static String layerTable(List<ForwardPass.StepTime> times) {
+    StringBuilder b = new StringBuilder();
+    b.append(String.format(Locale.ROOT, "%-34s %-5s %-16s %9s %9s  %s%n", "step", "kind", "output",
+        "ms", "GFLOP/s", "op"));
+    long total = 0;
+    long macs = 0;
+    for (ForwardPass.StepTime t : times) {
+      total += t.nanos();
+      macs += t.macs();
+      b.append(String.format(Locale.ROOT, "%-34s %-5s %-16s %9.3f %9s  %s%n", t.step().name(),
+          t.step().kind().name().toLowerCase(), t.output(), t.nanos() / 1e6,
+          t.macs() == 0 ? "-" : String.format(Locale.ROOT, "%.1f", 2.0 * t.macs() / t.nanos()),
+          t.step().describe()));
+    }
+    b.append(String.format(Locale.ROOT, "%-34s %-5s %-16s %9.3f %9.1f  (profiled: the engine is"
+        + " waited for after each step)%n", "total", "", "", total / 1e6, 2.0 * macs / total));
+    return b.toString();
+  }
+
+  // ------------------------------------------------------------------------------------ tour
+
+  static int tour(String[] args, PrintStream out, PrintStream err) {
+    int threads = Runtime.getRuntime().availableProcessors();
+    List<String> models = Models.names();
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--threads", "--models" -> {
+          if (i + 1 >= args.length) {
+            throw new IllegalArgumentException(args[i] + " needs a value");
+          }
+          String v = args[++i];
+          if (args[i - 1].equals("--threads")) {
+            threads = positive("--threads", v);
+          } else {
+            models = List.of(v.split(","));
+            for (String m : models) {
+              Models.create(m); // an unknown name is a bad argument before any work
+            }
+          }
+        }
+        default -> throw new IllegalArgumentException("tour: unexpected argument '" + args[i]
+            + "'");
+      }
+    }
+    Map<String, List<TableCheck.Result>> checks = TableCheck.runByModel();
+    Engine openCl = null;
+    String noOpenCl = null;
+    try {
+      openCl = Engines.openCl();
+    } catch (OpenClException | LinkageError e) {
+      noOpenCl = e.getMessage();
+    }
+    try (Engine cpu = Engines.cpu(threads)) {
+      out.printf(Locale.ROOT, "tour: every model at its native input, batch 1, seeded random weights;"
+          + " CPU %s, OpenCL %s%n", cpu.name(), openCl != null ? openCl.name()
+          : "none (" + noOpenCl + ")");
+      out.printf(Locale.ROOT, "%-22s %-12s %13s %9s %-15s %10s %10s %9s%n", "model", "input",
+          "params", "GMACs", "table rows", "cpu ms", "opencl ms", "max diff");
+      long start = System.nanoTime();
+      int i = 0;
+      for (String m : models) {
+        err.printf(Locale.ROOT, "[%d/%d] %s (%.0f s so far)%n", ++i, models.size(), m,
+            (System.nanoTime() - start) / 1e9);
+        out.println(tourLine(m, cpu, openCl, checks.get(m)));
+        out.flush();
+      }
+      out.printf(Locale.ROOT, "%d models in %.0f s. ms = time per image, the faster of two calls after"
+          + " two warm-up calls (the first allocates and, on OpenCL, builds kernels); max diff = max |cpu - opencl| / max"
+          + " |cpu output|.%n", models.size(), (System.nanoTime() - start) / 1e9);
+    } finally {
+      if (openCl != null) {
+        openCl.close();
+      }
+    }
+    return 0;
+  }
+
+  /** The faster of two timed calls, output read back (the machine is shared: noisy). */
+  private static long best(ForwardPass pass, Tensor x) {
+    long best = Long.MAX_VALUE;
+    for (int i = 0; i < 2; i++) {
+      long t0 = System.nanoTime();
+      pass.forward(x).toArray();
+      best = Math.min(best, System.nanoTime() - t0);
+    }
+    return best;
+  }
+
+  private static String tourLine(String model, Engine cpu, Engine openCl,
+      List<TableCheck.Result> rows) {
+    Network net = Models.create(model);
+    Shape in = net.nativeInput();
+    Summary s = net.summary();
+    long macs = 0;
+    for (Summary.Row r : s.rows()) {
+      macs += r.macs();
+    }
+    String table = "-";
+    if (rows != null && !rows.isEmpty()) {
+      int pass = 0;
+      int explained = 0;
+      for (TableCheck.Result r : rows) {
+        pass += r.status() == TableCheck.Status.PASS ? 1 : 0;
+        explained += r.status() == TableCheck.Status.EXPLAINED ? 1 : 0;
+      }
+      int fail = rows.size() - pass - explained;
+      table = pass + "P " + explained + "E " + fail + "F";
+    }
+    String cpuMs;
+    String clMs = "-";
+    String diff = "-";
+    try (ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, SEED));
+        Tensor x = Tensor.of(randomInput(in), in.dims())) {
+      float[] a;
+      try (ForwardPass pass = new ForwardPass(plan, cpu)) {
+        pass.forward(x);
+        a = pass.forward(x).toArray();
+        cpuMs = String.format(Locale.ROOT, "%.1f", best(pass, x) / 1e6);
+      }
+      if (openCl != null) {
+        try (ForwardPass pass = new ForwardPass(plan, openCl)) {
+          pass.forward(x);
+          float[] b = pass.forward(x).toArray();
+          clMs = String.format(Locale.ROOT, "%.1f", best(pass, x) / 1e6);
+          double max = 0;
+          double d = 0;
+          for (int k = 0; k < a.length; k++) {
+            max = Math.max(max, Math.abs(a[k]));
+            d = Math.max(d, Math.abs(a[k] - b[k]));
+          }
+          diff = String.format(Locale.ROOT, "%.1e", max == 0 ? d : d / max);
+        }
+      }
+    }
+    return String.format(Locale.ROOT, "%-22s %-12s %,13d %9.3f %-15s %10s %10s %9s", model, in,
+        net.paramsTrained(), macs / 1e9, table, cpuMs, clMs, diff);
+  }
+}

@@ -1,0 +1,112 @@
+package io.convkit.nn.forward;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.convkit.engine.Engine;
+import io.convkit.engine.Engines;
+import io.convkit.nn.Network;
+import io.convkit.nn.models.Models;
+import io.convkit.nn.weights.NetworkWeights;
+import io.convkit.tensor.Shape;
+import io.convkit.tensor.Tensor;
+import io.convkit.testing.ConvCases;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.Pointer;
+import org.junit.jupiter.api.Test;
+
+class ForwardPassTest {
+  @Test
+  void secondForwardAllocatesNothing() {
+    Network net = Models.create("mobilenet_v2", Map.of("alpha", "0.5"));
+    Shape in = Shape.of(2, 3, 64, 64);
+    try (Engine cpu = Engines.cpu(2);
+        ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, 3));
+        ForwardPass pass = new ForwardPass(plan, cpu);
+        Tensor x = Tensor.of(ConvCases.data(1, in.elements()), in.dims())) {
+      float[] first = pass.forward(x).toArray();
+      long allocations = pass.allocations();
+      long bytes = Pointer.totalBytes();
+      for (int i = 0; i < 3; i++) {
+        assertArrayEquals(first, pass.forward(x).toArray(), "same input, same output");
+      }
+      assertEquals(allocations, pass.allocations(), "tensors allocated after the first call");
+      assertEquals(bytes, Pointer.totalBytes(), "off-heap bytes after the first call");
+      // a pool: a buffer whose value has been read for the last time is reused by a later value
+      // of the same shape (MobileNet v2 changes shape at nearly every step: 36 buffers, 64 steps)
+      assertTrue(pass.bufferCount() < plan.steps().size(), pass.bufferCount() + " buffers for "
+          + plan.steps().size() + " steps");
+      assertEquals(Shape.of(2, 1000), pass.forward(x).shape());
+    }
+  }
+
+  @Test
+  void fusionAndFoldingShapeThePlan() {
+    Network net = Models.create("resnet18");
+    try (ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, 1))) {
+      List<Step> steps = plan.steps();
+      // 20 convs (BN folded, ReLU fused where the conv feeds only it), 1 pool, 1 global pool,
+      // 8 adds (ReLU fused), 1 FC: no host step at all
+      assertEquals(0, steps.stream().filter(s -> s.kind() == Step.Kind.HOST).count());
+      assertEquals(20, steps.stream().filter(s -> s.kind() == Step.Kind.CONV).count());
+      assertEquals(8, steps.stream().filter(s -> s.kind() == Step.Kind.ADD).count());
+      Step conv1 = steps.get(0);
+      assertEquals("conv1[3->64, k7x7, s2x2, p3,3,3,3, bias, RELU]", conv1.describe());
+      assertTrue(steps.stream().filter(s -> s.kind() == Step.Kind.ADD)
+          .allMatch(s -> s.describe().equals("add, RELU")));
+    }
+    Network irv2 = io.convkit.nn.models.InceptionResNetV2.blocks(11, false);
+    try (ForwardPlan plan = new ForwardPlan(irv2, NetworkWeights.random(irv2, 1))) {
+      // the residual scale 0.1 folds into each expand conv: only the concats stay on the host
+      assertTrue(plan.steps().stream().filter(s -> s.kind() == Step.Kind.HOST)
+          .allMatch(s -> s.describe().startsWith("concat")));
+    }
+  }
+
+  @Test
+  void networkForwardIsOneShotWithSeedZero() {
+    Network net = Models.create("lenet5");
+    float[] x = ConvCases.data(5, 32 * 32);
+    try (Engine cpu = Engines.cpu(1);
+        Tensor in = Tensor.of(x, 1, 1, 32, 32);
+        Tensor y = net.forward(in, cpu);
+        ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, 0));
+        ForwardPass pass = new ForwardPass(plan, cpu)) {
+      assertEquals(Shape.of(1, 10), y.shape());
+      assertArrayEquals(pass.forward(in).toArray(), y.toArray());
+    }
+  }
+
+  @Test
+  void randomWeightsAreSeededAndHeScaled() {
+    Network net = Models.create("lenet_cifar");
+    NetworkWeights a = NetworkWeights.random(net, 9);
+    assertArrayEquals(a.get("conv2", "weight"), NetworkWeights.random(net, 9).get("conv2",
+        "weight"));
+    float[] w = a.get("fc1", "weight"); // fan_in 3200: std sqrt(2/3200) = 0.025
+    double sq = 0;
+    for (float v : w) {
+      sq += v * v;
+    }
+    assertEquals(Math.sqrt(2.0 / 3200), Math.sqrt(sq / w.length), 0.001);
+    assertThrows(IllegalArgumentException.class, () -> a.get("conv9", "weight"));
+  }
+
+  @Test
+  void badInputsAreCleanErrors() {
+    Network net = Models.create("alexnet");
+    try (Engine cpu = Engines.cpu(1);
+        ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, 1));
+        ForwardPass pass = new ForwardPass(plan, cpu);
+        Tensor x = Tensor.zeros(1, 3, 64, 64)) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> pass.forward(x));
+      assertTrue(e.getMessage().contains("fc6"), e.getMessage());
+      pass.close();
+      assertThrows(IllegalStateException.class, () -> pass.forward(x));
+    }
+  }
+}
