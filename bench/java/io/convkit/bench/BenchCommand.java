@@ -6,12 +6,9 @@ import io.convkit.bench.LayerSuite.Layer;
 import io.convkit.engine.Engine;
 import io.convkit.engine.Engines;
 import io.convkit.engine.cpu.Blas;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +41,6 @@ import java.util.Map;
 public final class BenchCommand {
   static final String DEFAULT_CSV = "target/bench/layers.csv";
   static final int PEAK_SIZE = 2048;
-  private static final String TAG = "@@";
 
   private BenchCommand() {}
 
@@ -235,13 +231,14 @@ public final class BenchCommand {
       engineName = e.name();
     }
     boolean onednn = o.engines().contains(LayerBench.ONEDNN) && LayerBench.oneDnnAvailable();
-    emit(out, "info", Integer.toString(t), engineName, Blas.config(), Boolean.toString(onednn));
+    ChildJvm.emit(out, "info", Integer.toString(t), engineName, Blas.config(),
+        Boolean.toString(onednn));
     System.err.printf(Locale.ROOT, "%s%s, oneDNN %s; sgemm peak %d^3 ...%n", tag, engineName,
         onednn ? "available" : "not used", PEAK_SIZE);
     Budget peakBudget =
         new Budget(o.budget().warmupMs(), o.budget().minMs(), Math.min(5, o.budget().minCalls()));
     double peak = LayerBench.sgemmPeak(t, PEAK_SIZE, peakBudget);
-    emit(out, "peak", Integer.toString(t), Double.toString(peak));
+    ChildJvm.emit(out, "peak", Integer.toString(t), Double.toString(peak));
     System.err.printf(Locale.ROOT, "%ssgemm peak %.1f GFLOP/s%n", tag, peak);
     int failed = 0;
     long start = System.nanoTime();
@@ -259,7 +256,8 @@ public final class BenchCommand {
       if (r.error() != null || r.opencl().error() != null) {
         failed++;
       }
-      emit(out, "result", r.layer(), Integer.toString(r.threads()), r.algorithm(), r.kernel(),
+      ChildJvm.emit(out, "result", r.layer(), Integer.toString(r.threads()), r.algorithm(),
+          r.kernel(),
           Long.toString(r.flops()), Double.toString(r.oursMs()), Double.toString(r.gemmMs()),
           Double.toString(r.onednnMs()), r.onednnImpl(), Double.toString(r.maxRelError()),
           r.error() == null ? "" : r.error(), Double.toString(r.opencl().ms()),
@@ -275,22 +273,13 @@ public final class BenchCommand {
     }
     // Once more at the end: on a shared machine a neighbour may have disturbed the first one.
     double again = LayerBench.sgemmPeak(t, PEAK_SIZE, peakBudget);
-    emit(out, "peak", Integer.toString(t), Double.toString(again));
+    ChildJvm.emit(out, "peak", Integer.toString(t), Double.toString(again));
     System.err.printf(Locale.ROOT, "%ssgemm peak again %.1f GFLOP/s%s%n", tag, again,
         Math.abs(again - peak) > 0.1 * Math.max(again, peak)
             ? " (differs by more than 10% from the first: was the machine busy?)" : "");
     System.err.printf(Locale.ROOT, "%sdone in %.1f s%n", tag, (System.nanoTime() - start) / 1e9);
-    emit(out, "done", Integer.toString(t));
+    ChildJvm.emit(out, "done", Integer.toString(t));
     return failed == 0 ? 0 : 1;
-  }
-
-  private static void emit(PrintStream out, String kind, String... fields) {
-    StringBuilder b = new StringBuilder(TAG).append(kind);
-    for (String f : fields) {
-      b.append('\t').append(f == null ? "" : f.replaceAll("[\t\r\n]+", " "));
-    }
-    out.println(b);
-    out.flush();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -354,68 +343,29 @@ public final class BenchCommand {
 
   private static int runChild(Options o, List<Layer> layers, int t, ChildReport rep)
       throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (a.startsWith("-Xmx") || a.startsWith("-Xms") || a.startsWith("-Xss")
-          || a.startsWith("-XX:MaxDirectMemorySize") || a.startsWith("-Dorg.bytedeco.")) {
-        cmd.add(a);
-      }
-    }
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add(BenchCommand.class.getName());
-    cmd.add("--child");
-    cmd.add("--threads");
-    cmd.add(Integer.toString(t));
+    List<String> args = new ArrayList<>();
+    args.add("--child");
+    args.add("--threads");
+    args.add(Integer.toString(t));
     List<String> names = new ArrayList<>();
     for (Layer l : layers) {
       names.add(l.name());
     }
-    cmd.add("--layers");
-    cmd.add(String.join(",", names));
-    cmd.add("--engines");
-    cmd.add(String.join(",", o.engines()));
-    cmd.add("--warmup-ms");
-    cmd.add(Long.toString(o.budget().warmupMs()));
-    cmd.add("--min-ms");
-    cmd.add(Long.toString(o.budget().minMs()));
-    cmd.add("--min-calls");
-    cmd.add(Integer.toString(o.budget().minCalls()));
+    args.add("--layers");
+    args.add(String.join(",", names));
+    args.add("--engines");
+    args.add(String.join(",", o.engines()));
+    args.add("--warmup-ms");
+    args.add(Long.toString(o.budget().warmupMs()));
+    args.add("--min-ms");
+    args.add(Long.toString(o.budget().minMs()));
+    args.add("--min-calls");
+    args.add(Integer.toString(o.budget().minCalls()));
     if (!o.check()) {
-      cmd.add("--no-check");
+      args.add("--no-check");
     }
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.environment().put("OMP_NUM_THREADS", Integer.toString(t));
-    pb.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(t));
-    // PoCL's CPU device otherwise runs on every core whatever T is.
-    pb.environment().put("POCL_MAX_PTHREAD_COUNT", Integer.toString(t));
-    pb.redirectError(ProcessBuilder.Redirect.INHERIT);
-    pb.redirectInput(ProcessBuilder.Redirect.INHERIT);
-    System.err.println("bench: starting a child JVM with OMP_NUM_THREADS=" + t
-        + " OPENBLAS_NUM_THREADS=" + t + " POCL_MAX_PTHREAD_COUNT=" + t + " for " + layers.size()
-        + " layer(s)");
-    Process p = pb.start();
-    try (BufferedReader r = new BufferedReader(
-        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = r.readLine()) != null) {
-        if (!line.startsWith(TAG)) {
-          System.err.println("[T=" + t + " stdout] " + line); // a library's own chatter
-          continue;
-        }
-        try {
-          collect(line.substring(TAG.length()).split("\t", -1), rep);
-        } catch (RuntimeException e) {
-          System.err.println("bench: unreadable line from the child: " + line + " (" + e + ")");
-        }
-      }
-    } finally {
-      if (p.isAlive()) {
-        p.destroy();
-      }
-    }
-    return p.waitFor();
+    System.err.println("bench: " + layers.size() + " layer(s) at T=" + t);
+    return ChildJvm.run("bench", BenchCommand.class, args, t, f -> collect(f, rep));
   }
 
   private static void collect(String[] f, ChildReport rep) {

@@ -23,6 +23,9 @@ public final class Main {
         bench [--threads 1,2] [--layers a,b] [--csv FILE] [--peak-gflops X]
               the layer suite (bench/layers.csv) on the CPU engine, beside the GEMM-only
               ceiling and oneDNN, in one child JVM per thread count
+        bench-net [--threads 1,2] [--models a,b] [--engines cpu,opencl] [--csv FILE]
+              whole networks: latency at batch 1, throughput at batch 8 (lenet5: 64), per
+              engine and thread count, beside ONNX Runtime references
         summary MODEL [--input 1x3x224x224] [--json] [--alpha A] [--variant V] [--se]
               per-layer output shape, parameters (trained / deployed) and MACs, with totals
         check
@@ -55,6 +58,7 @@ public final class Main {
     try {
       return switch (args[0]) {
         case "bench" -> bench(rest);
+        case "bench-net" -> benchNet(rest, out, err);
         case "summary" -> summary(rest, out);
         case "check" -> check(rest, out);
         case "run" -> ForwardCommands.run(rest, out, err);
@@ -144,6 +148,36 @@ public final class Main {
     List<TableCheck.Result> results = TableCheck.run();
     out.print(TableCheck.report(results));
     return results.stream().anyMatch(r -> r.status() == TableCheck.Status.FAIL) ? 1 : 0;
+  }
+
+  /**
+   * {@code bench-net}: bench/'s NetBenchCommand, by reflection like {@link #bench}; its bad
+   * arguments (an IllegalArgumentException, thrown before any measurement) exit 2 here.
+   */
+  private static int benchNet(String[] args, PrintStream out, PrintStream err) {
+    Method m;
+    try {
+      m = Class.forName("io.convkit.bench.NetBenchCommand")
+          .getMethod("run", String[].class, PrintStream.class, PrintStream.class);
+    } catch (ClassNotFoundException e) {
+      err.println("convkit: bench-net is only in target/convkit.jar (build it with mvn package)");
+      return 2;
+    } catch (ReflectiveOperationException e) {
+      err.println("convkit: bench-net is broken in this build: " + e);
+      return 1;
+    }
+    try {
+      return (Integer) m.invoke(null, args, out, err);
+    } catch (InvocationTargetException e) {
+      if (e.getCause() instanceof IllegalArgumentException iae) {
+        throw iae;
+      }
+      err.println("convkit: bench-net failed: " + e.getCause());
+      return 1;
+    } catch (IllegalAccessException e) {
+      err.println("convkit: bench-net is broken in this build: " + e);
+      return 1;
+    }
   }
 
   /** The harness lives in bench/ (with oneDNN, which the library itself does not depend on). */

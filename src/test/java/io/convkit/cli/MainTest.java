@@ -27,13 +27,23 @@ class MainTest {
       "summary vgg16 --option nokey", "run nope", "run", "run vgg16 --batch 0",
       "run vgg16 --engine gpu", "run vgg16 --input 1x3x22", "run lenet5 --weights /no/such/file",
       "run alexnet --input 1x3x64x64", "run vgg16 --threads x", "run lenet5 extra",
-      "run lenet5 --engine", "tour --models lenet5,nope", "tour extra", "tour --threads 0"})
+      "run lenet5 --engine", "tour --models lenet5,nope", "tour extra", "tour --threads 0",
+      "bench-net --threads 0", "bench-net --threads x", "bench-net --models nope",
+      "bench-net --models resnet50:variant=v3", "bench-net --models resnet50:v1.5",
+      "bench-net --engines gpu", "bench-net --engines", "bench-net --min-calls 0",
+      "bench-net --frob", "bench-net --models ,"})
   void badArgumentsPrintOneLineAndExit2(String args) {
     assertEquals(2, run(args.split(" ")), args);
     String e = err.toString(StandardCharsets.UTF_8);
     assertEquals(1, e.lines().count(), e);
     assertTrue(e.startsWith("convkit: "), e);
     assertTrue(!e.contains("Exception") && !e.contains("\tat "), e);
+  }
+
+  @Test
+  void benchNetHelpPrintsUsageAndMeasuresNothing() {
+    assertEquals(0, run("bench-net", "--help"));
+    assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("usage: bench-net"));
   }
 
   @Test

@@ -1,0 +1,465 @@
+package io.convkit.bench;
+
+import io.convkit.bench.LayerBench.Budget;
+import io.convkit.bench.NetworkBench.ModelSpec;
+import io.convkit.engine.Engine;
+import io.convkit.engine.Engines;
+import io.convkit.engine.opencl.OpenClEngine;
+import io.convkit.nn.Network;
+import io.convkit.nn.forward.ForwardPlan;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code bench-net [--threads 1,2] [--models a,b] [--engines cpu,opencl] [--csv FILE]}: whole
+ * networks, latency at batch 1 and throughput at batch 8 (LeNet-5: 64), on each engine at each
+ * thread count, beside ONNX Runtime figures measured on the development machine.
+ *
+ * <p>Like {@code bench}, this process measures nothing itself: it starts one child JVM per
+ * thread count ({@link ChildJvm}: OMP/OpenBLAS/PoCL thread counts set in its environment),
+ * which measures every model with {@link NetworkBench} and prints {@code @@} records; this
+ * process prints the table and writes the CSV. Further options: {@code --warmup-ms 500},
+ * {@code --min-ms 2000}, {@code --min-calls 3} (per model, batch and engine). Exit status: 0
+ * success, 1 a measurement or child failed, 2 bad arguments (an {@link IllegalArgumentException}
+ * from {@link #run}).
+ */
+public final class NetBenchCommand {
+  static final String DEFAULT_CSV = "target/bench/networks.csv";
+  static final List<String> DEFAULT_MODELS =
+      List.of("lenet5", "mobilenet_v1", "mobilenet_v2", "resnet50:variant=v1.5", "vgg16");
+  static final List<String> ENGINES = List.of("cpu", "opencl");
+  static final Budget DEFAULT_BUDGET = new Budget(500, 2000, 3);
+
+  /**
+   * ONNX Runtime 1.23 on the development machine (2 cores of an AMD EPYC), 2 threads, batch 1,
+   * ms per image: the reference the issue compares against.
+   */
+  static final Map<String, Double> ORT_MS_T2_B1 = Map.of("vgg16", 433.0,
+      "resnet50:variant=v1.5", 118.0, "mobilenet_v1", 19.0, "mobilenet_v2", 11.5);
+
+  private NetBenchCommand() {}
+
+  public static void main(String[] args) {
+    try {
+      System.exit(run(args, System.out, System.err));
+    } catch (IllegalArgumentException e) {
+      System.err.println("bench-net: " + e.getMessage());
+      System.exit(2);
+    }
+  }
+
+  record Options(List<Integer> threads, List<ModelSpec> models, List<String> engines, Path csv,
+      Budget budget, boolean child) {}
+
+  /**
+   * Runs the command; bad arguments throw {@link IllegalArgumentException} (one line) before
+   * any measurement. Returns null from {@link #parse} for --help.
+   */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    Options o = parse(args);
+    if (o == null) {
+      out.println(usage());
+      return 0;
+    }
+    return o.child() ? child(o) : parent(o, out, err);
+  }
+
+  static String usage() {
+    return "usage: bench-net [--threads 1,2] [--models " + String.join(",", DEFAULT_MODELS)
+        + "] [--engines cpu,opencl] [--csv " + DEFAULT_CSV + "] [--warmup-ms 500]"
+        + " [--min-ms 2000] [--min-calls 3]";
+  }
+
+  static Options parse(String[] args) {
+    List<Integer> threads = null;
+    List<String> models = DEFAULT_MODELS;
+    List<String> engines = ENGINES;
+    Path csv = Path.of(DEFAULT_CSV);
+    long warmupMs = DEFAULT_BUDGET.warmupMs();
+    long minMs = DEFAULT_BUDGET.minMs();
+    int minCalls = DEFAULT_BUDGET.minCalls();
+    boolean child = false;
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      switch (a) {
+        case "-h", "--help" -> {
+          return null;
+        }
+        case "--child" -> child = true;
+        case "--threads", "--models", "--engines", "--csv", "--warmup-ms", "--min-ms",
+            "--min-calls" -> {
+          if (i + 1 >= args.length) {
+            throw new IllegalArgumentException("bench-net: " + a + " needs a value");
+          }
+          String v = args[++i];
+          switch (a) {
+            case "--threads" -> {
+              threads = new ArrayList<>();
+              for (String t : list(a, v)) {
+                int n = number(a, t, 1, 1024);
+                if (!threads.contains(n)) {
+                  threads.add(n);
+                }
+              }
+            }
+            case "--models" -> models = list(a, v);
+            case "--engines" -> {
+              engines = new ArrayList<>(new LinkedHashSet<>(list(a, v)));
+              for (String e : engines) {
+                if (!ENGINES.contains(e)) {
+                  throw new IllegalArgumentException("bench-net: --engines: unknown engine '" + e
+                      + "', expected cpu and/or opencl");
+                }
+              }
+            }
+            case "--csv" -> csv = Path.of(v);
+            case "--warmup-ms" -> warmupMs = number(a, v, 0, Integer.MAX_VALUE);
+            case "--min-ms" -> minMs = number(a, v, 0, Integer.MAX_VALUE);
+            default -> minCalls = number(a, v, 1, Integer.MAX_VALUE);
+          }
+        }
+        default -> throw new IllegalArgumentException("bench-net: unexpected argument '" + a
+            + "' (" + usage() + ")");
+      }
+    }
+    List<ModelSpec> specs = new ArrayList<>();
+    for (String m : models) {
+      try {
+        specs.add(ModelSpec.parse(m));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("bench-net: --models: " + e.getMessage(), e);
+      }
+    }
+    if (threads == null) {
+      int cores = Runtime.getRuntime().availableProcessors();
+      threads = cores == 1 ? List.of(1) : List.of(1, cores);
+    }
+    if (child && threads.size() != 1) {
+      throw new IllegalArgumentException("bench-net: --child runs one thread count");
+    }
+    return new Options(List.copyOf(threads), List.copyOf(specs), List.copyOf(engines), csv,
+        new Budget(warmupMs, minMs, minCalls), child);
+  }
+
+  private static List<String> list(String opt, String v) {
+    List<String> out = new ArrayList<>();
+    for (String s : v.split(",")) {
+      if (!s.isBlank()) {
+        out.add(s.strip());
+      }
+    }
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException("bench-net: " + opt + ": empty list");
+    }
+    return out;
+  }
+
+  private static int number(String opt, String v, int min, int max) {
+    try {
+      int n = Integer.parseInt(v.strip());
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw new IllegalArgumentException("bench-net: " + opt + ": '" + v + "' is not a whole number"
+        + " in " + min + ".." + max);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Child: one thread count; @@ records on stdout, progress on stderr.
+
+  private static int child(Options o) {
+    int t = o.threads().get(0);
+    PrintStream out = System.out;
+    String tag = "[T=" + t + "] ";
+    Engine cpu = Engines.cpu(t);
+    Engine cl = null;
+    if (o.engines().contains("opencl")) {
+      try {
+        cl = Engines.openCl();
+        ChildJvm.emit(out, "engine", "opencl", label(cl));
+      } catch (RuntimeException | LinkageError e) {
+        ChildJvm.emit(out, "engine", "opencl", "");
+        System.err.println(tag + "no OpenCL engine: " + e.getMessage());
+      }
+    }
+    ChildJvm.emit(out, "engine", "cpu", cpu.name());
+    int failed = 0;
+    long start = System.nanoTime();
+    try {
+      for (ModelSpec m : o.models()) {
+        Network net = m.create();
+        try (ForwardPlan plan = NetworkBench.plan(net)) {
+          float[] cpuOut = null;
+          for (String engineName : o.engines()) {
+            Engine e = engineName.equals("cpu") ? cpu : cl;
+            if (e == null) {
+              continue;
+            }
+            for (int batch : new int[] {1, m.throughputBatch()}) {
+              System.err.printf(Locale.ROOT, "%s%s batch %d on %s ...", tag, m.text(), batch,
+                  engineName);
+              long t0 = System.nanoTime();
+              try {
+                NetworkBench.Result r = NetworkBench.measure(m, net, plan, e, batch, o.budget(),
+                    batch == 1);
+                double diff = Double.NaN;
+                if (batch == 1 && engineName.equals("cpu")) {
+                  cpuOut = r.output();
+                } else if (batch == 1 && cpuOut != null) {
+                  diff = NetworkBench.maxRelDiff(cpuOut, r.output());
+                }
+                ChildJvm.emit(out, "result", m.text(), Integer.toString(batch),
+                    Integer.toString(t), engineName, Double.toString(r.msPerCall()),
+                    Integer.toString(r.calls()), Double.toString(r.p10Ms()),
+                    Double.toString(r.p90Ms()), r.profile(), Double.toString(diff), "");
+                System.err.printf(Locale.ROOT, " %.2f ms per call, %d calls (%.0f s)%n",
+                    r.msPerCall(), r.calls(), (System.nanoTime() - t0) / 1e9);
+              } catch (RuntimeException | OutOfMemoryError ex) {
+                failed++;
+                ChildJvm.emit(out, "result", m.text(), Integer.toString(batch),
+                    Integer.toString(t), engineName, "NaN", "0", "NaN", "NaN", "", "NaN",
+                    "failed: " + ex);
+                System.err.println(" FAILED: " + ex);
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      cpu.close();
+      if (cl != null) {
+        cl.close();
+      }
+    }
+    System.err.printf(Locale.ROOT, "%sdone in %.0f s%n", tag, (System.nanoTime() - start) / 1e9);
+    ChildJvm.emit(out, "done", Integer.toString(t));
+    return failed == 0 ? 0 : 1;
+  }
+
+  /** "PoCL pthread-haswell-AMD EPYC ..." for PoCL, else the platform and device. */
+  static String label(Engine e) {
+    if (e instanceof OpenClEngine c) {
+      String platform = c.device().platformName();
+      boolean pocl = platform.toLowerCase(Locale.ROOT).contains("portable computing")
+          || platform.toLowerCase(Locale.ROOT).contains("pocl");
+      return (pocl ? "PoCL (CPU): " : platform + ": ") + c.device().name();
+    }
+    return e.name();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Parent.
+
+  /** One row: a model at a batch, thread count and engine. */
+  record Row(String model, int batch, int threads, String engine, double msPerCall, int calls,
+      double p10Ms, double p90Ms, String profile, double diffVsCpu, String error) {
+    double msPerImage() {
+      return msPerCall / batch;
+    }
+
+    double imagesPerSecond() {
+      return 1000.0 * batch / msPerCall;
+    }
+
+    /** ONNX Runtime's ms per image where one was measured (2 threads, batch 1). */
+    double ortMs() {
+      Double r = batch == 1 && threads == 2 ? ORT_MS_T2_B1.get(model) : null;
+      return r == null ? Double.NaN : r;
+    }
+  }
+
+  private static int parent(Options o, PrintStream out, PrintStream err) {
+    List<Row> rows = new ArrayList<>();
+    Map<String, String> engines = new LinkedHashMap<>();
+    boolean ok = true;
+    for (int t : o.threads()) {
+      List<String> args = new ArrayList<>(List.of("--child", "--threads", Integer.toString(t),
+          "--engines", String.join(",", o.engines()), "--warmup-ms",
+          Long.toString(o.budget().warmupMs()), "--min-ms", Long.toString(o.budget().minMs()),
+          "--min-calls", Integer.toString(o.budget().minCalls()), "--models"));
+      List<String> names = new ArrayList<>();
+      for (ModelSpec m : o.models()) {
+        names.add(m.text());
+      }
+      args.add(String.join(",", names));
+      boolean[] done = {false};
+      int rc;
+      try {
+        rc = ChildJvm.run("bench-net", NetBenchCommand.class, args, t, f -> {
+          switch (f[0]) {
+            case "engine" -> engines.put(f[1].equals("cpu") ? "cpu, T=" + t : f[1], f[2]);
+            case "result" -> rows.add(new Row(f[1], Integer.parseInt(f[2]),
+                Integer.parseInt(f[3]), f[4], Double.parseDouble(f[5]), Integer.parseInt(f[6]),
+                Double.parseDouble(f[7]), Double.parseDouble(f[8]), f[9],
+                Double.parseDouble(f[10]), f[11].isEmpty() ? null : f[11]));
+            case "done" -> done[0] = true;
+            default -> throw new IllegalArgumentException("unknown record " + f[0]);
+          }
+        });
+      } catch (IOException e) {
+        err.println("bench-net: cannot run the child JVM for " + t + " threads: " + e);
+        rc = -1;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return 1;
+      }
+      if (rc != 0 || !done[0]) {
+        ok = false;
+        err.println("bench-net: the child for " + t + " threads exited with status " + rc
+            + (done[0] ? "" : " before it finished"));
+      }
+    }
+    // model, batch, engine, T
+    List<Row> sorted = new ArrayList<>();
+    for (ModelSpec m : o.models()) {
+      for (int batch : new int[] {1, m.throughputBatch()}) {
+        for (String e : o.engines()) {
+          for (int t : o.threads()) {
+            for (Row r : rows) {
+              if (r.model().equals(m.text()) && r.batch() == batch && r.engine().equals(e)
+                  && r.threads() == t) {
+                sorted.add(r);
+              }
+            }
+          }
+        }
+      }
+    }
+    printTable(out, engines, sorted);
+    try {
+      writeCsv(o.csv(), engines, sorted);
+      out.println("CSV: " + o.csv().toAbsolutePath().normalize());
+    } catch (IOException e) {
+      err.println("bench-net: cannot write " + o.csv() + ": " + e.getMessage());
+      ok = false;
+    }
+    for (Row r : sorted) {
+      ok &= r.error() == null;
+    }
+    return ok ? 0 : 1;
+  }
+
+  private static void printTable(PrintStream out, Map<String, String> engines, List<Row> rows) {
+    out.println();
+    for (Map.Entry<String, String> e : engines.entrySet()) {
+      out.println(e.getKey() + ": " + (e.getValue().isEmpty() ? "no device (not measured)"
+          : e.getValue()));
+    }
+    out.println();
+    String[] head = {"model", "batch", "T", "engine", "ms/call", "ms/image", "images/s", "calls",
+        "ORT ms", "ours/ORT", "cl vs cpu", "batch-1 time by step kind (one profiled call)"};
+    boolean[] right = {false, true, true, false, true, true, true, true, true, true, true, false};
+    List<String[]> cells = new ArrayList<>();
+    for (Row r : rows) {
+      String eng = r.engine().equals("opencl") && engines.getOrDefault("opencl", "")
+          .startsWith("PoCL") ? "opencl (PoCL)" : r.engine();
+      if (r.error() != null) {
+        cells.add(new String[] {r.model(), Integer.toString(r.batch()),
+            Integer.toString(r.threads()), eng, "-", "-", "-", "-", "-", "-", "-", r.error()});
+        continue;
+      }
+      double ort = r.ortMs();
+      cells.add(new String[] {r.model(), Integer.toString(r.batch()),
+          Integer.toString(r.threads()), eng, num(r.msPerCall(), "%.2f"),
+          num(r.msPerImage(), "%.2f"), num(r.imagesPerSecond(), "%.1f"),
+          Integer.toString(r.calls()), num(ort, "%.1f"), num(r.msPerImage() / ort, "%.2f"),
+          num(r.diffVsCpu(), "%.0e"), r.profile()});
+    }
+    int[] width = new int[head.length];
+    for (int i = 0; i < head.length; i++) {
+      width[i] = head[i].length();
+      for (String[] c : cells) {
+        width[i] = Math.max(width[i], c[i].length());
+      }
+    }
+    out.println(line(head, width, right));
+    StringBuilder rule = new StringBuilder();
+    for (int i = 0; i < width.length; i++) {
+      rule.append(i == 0 ? "" : "  ").append("-".repeat(width[i]));
+    }
+    out.println(rule);
+    String prev = null;
+    for (String[] c : cells) {
+      if (prev != null && !prev.equals(c[0])) {
+        out.println();
+      }
+      prev = c[0];
+      out.println(line(c, width, right));
+    }
+    out.println();
+    out.println("ms/call: median of the timed calls (input from host memory, output read back)."
+        + " ORT ms: ONNX Runtime 1.23 on the development machine, 2 threads, batch 1;"
+        + " ours/ORT = our ms/image / ORT's (below 1: faster). cl vs cpu: max |opencl - cpu| /"
+        + " max |cpu| at batch 1.");
+  }
+
+  private static String line(String[] cells, int[] width, boolean[] right) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < cells.length; i++) {
+      if (i > 0) {
+        b.append("  ");
+      }
+      String pad = " ".repeat(width[i] - cells[i].length());
+      b.append(right[i] ? pad + cells[i] : cells[i] + pad);
+    }
+    return b.toString().stripTrailing();
+  }
+
+  private static String num(double v, String fmt) {
+    return Double.isNaN(v) || Double.isInfinite(v) ? "-" : String.format(Locale.ROOT, fmt, v);
+  }
+
+  static final String CSV_HEADER = "model,batch,threads,engine,device,ms_per_call,ms_per_image,"
+      + "images_per_s,calls,p10_ms,p90_ms,ort_ms_per_image,ours_vs_ort,max_rel_diff_vs_cpu,"
+      + "profile_batch1,error";
+
+  private static void writeCsv(Path file, Map<String, String> engines, List<Row> rows)
+      throws IOException {
+    Path dir = file.toAbsolutePath().getParent();
+    if (dir != null) {
+      Files.createDirectories(dir);
+    }
+    try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8))) {
+      w.println(CSV_HEADER);
+      for (Row r : rows) {
+        double ort = r.ortMs();
+        List<String> c = List.of(r.model(), Integer.toString(r.batch()),
+            Integer.toString(r.threads()), r.engine(), engines.getOrDefault(r.engine(), ""),
+            csvNum(r.msPerCall(), "%.3f"), csvNum(r.msPerImage(), "%.3f"),
+            csvNum(r.imagesPerSecond(), "%.2f"), Integer.toString(r.calls()),
+            csvNum(r.p10Ms(), "%.3f"), csvNum(r.p90Ms(), "%.3f"), csvNum(ort, "%.1f"),
+            csvNum(r.msPerImage() / ort, "%.3f"), csvNum(r.diffVsCpu(), "%.2e"), r.profile(),
+            r.error() == null ? "" : r.error());
+        StringBuilder b = new StringBuilder();
+        for (String s : c) {
+          b.append(b.length() == 0 ? "" : ",").append(csvField(s));
+        }
+        w.println(b);
+      }
+    }
+  }
+
+  private static String csvNum(double v, String fmt) {
+    return Double.isNaN(v) || Double.isInfinite(v) ? "" : String.format(Locale.ROOT, fmt, v);
+  }
+
+  private static String csvField(String s) {
+    if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0) {
+      return s;
+    }
+    return '"' + s.replace("\"", "\"\"") + '"';
+  }
+}
