@@ -58,6 +58,14 @@ public final class ConvCases {
         .build(), Shape.of(1, 24, 29, 29), 19));
     c.add(new Case("depthwise 5x5 s1 on 17x17, mult 2", ConvSpec.builder(8, 16, 5, 5).padding(2)
         .groups(8).name("dw5_m2").build(), Shape.of(3, 8, 17, 17), 20));
+    // Fully connected layers run as 1x1 convolutions on a 1x1 input: the CPU engine splits their
+    // output channels (a matrix-vector product at batch 1, one transposed GEMM for a batch).
+    c.add(new Case("FC as 1x1 conv 300->37, batch 1", ConvSpec.builder(300, 37, 1, 1).bias(true)
+        .activation(Activation.RELU).name("fc_b1").build(), Shape.of(1, 300, 1, 1), 22));
+    c.add(new Case("FC as 1x1 conv 300->37, batch 3", ConvSpec.builder(300, 37, 1, 1).bias(true)
+        .name("fc_b3").build(), Shape.of(3, 300, 1, 1), 23));
+    c.add(new Case("pointwise 16->40 on one output row", ConvSpec.builder(16, 40, 1, 1).bias(true)
+        .activation(Activation.RELU6).name("pw_row").build(), Shape.of(1, 16, 1, 9), 24));
     c.add(new Case("pointwise 64->96 batch 4", ConvSpec.builder(64, 96, 1, 1).bias(true)
         .activation(Activation.RELU).name("pw").build(), Shape.of(4, 64, 9, 11), 21));
     return c;

@@ -22,6 +22,26 @@ public final class Blas {
         openblas_full.CblasNoTrans, M, N, K, 1f, A, lda, B, ldb, beta, C, ldc);
   }
 
+  /** Row-major {@code C = A[M][K] * B^T} with B stored {@code [N][K]}, on {@code threads} threads. */
+  public static void sgemmTransB(int threads, int M, int N, int K, FloatPointer A, int lda,
+      FloatPointer B, int ldb, FloatPointer C, int ldc) {
+    if (threads != current) {
+      setThreads(threads);
+    }
+    openblas_full.cblas_sgemm(openblas_full.CblasRowMajor, openblas_full.CblasNoTrans,
+        openblas_full.CblasTrans, M, N, K, 1f, A, lda, B, ldb, 0f, C, ldc);
+  }
+
+  /** Row-major {@code y = A[M][K] * x} on {@code threads} OpenBLAS threads (unit strides). */
+  public static void sgemv(int threads, int M, int K, FloatPointer A, int lda, FloatPointer x,
+      FloatPointer y) {
+    if (threads != current) {
+      setThreads(threads);
+    }
+    openblas_full.cblas_sgemv(openblas_full.CblasRowMajor, openblas_full.CblasNoTrans, M, K, 1f,
+        A, lda, x, 1, 0f, y, 1);
+  }
+
   public static synchronized void setThreads(int threads) {
     if (threads != current) {
       openblas_full.openblas_set_num_threads(threads);
