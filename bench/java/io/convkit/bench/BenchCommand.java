@@ -1,5 +1,7 @@
 package io.convkit.bench;
 
+import static io.convkit.bench.TextTable.num;
+
 import io.convkit.bench.LayerBench.Budget;
 import io.convkit.bench.LayerBench.Result;
 import io.convkit.bench.LayerSuite.Layer;
@@ -446,27 +448,7 @@ public final class BenchCommand {
             r.onednnImpl(), err});
       }
     }
-    int[] width = new int[head.length];
-    for (int i = 0; i < head.length; i++) {
-      width[i] = head[i].length();
-      for (String[] row : rows) {
-        width[i] = Math.max(width[i], row[i].length());
-      }
-    }
-    out.println(line(head, width, right));
-    StringBuilder rule = new StringBuilder();
-    for (int i = 0; i < width.length; i++) {
-      rule.append(i == 0 ? "" : "  ").append("-".repeat(width[i]));
-    }
-    out.println(rule);
-    String prev = null;
-    for (String[] row : rows) {
-      if (prev != null && !prev.equals(row[0]) && reports.size() > 1) {
-        out.println();
-      }
-      prev = row[0];
-      out.println(line(row, width, right));
-    }
+    TextTable.print(out, head, right, rows, reports.size() > 1);
     out.println();
     out.println("ms: median per call. vs gemm = gemm_ms/our_ms (1.00: as fast as the bare GEMM);"
         + " vs oneDNN = onednn_ms/our_ms (above 1: faster than oneDNN);"
@@ -511,42 +493,11 @@ public final class BenchCommand {
             num(c.maxRelError(), "%.0e")});
       }
     }
-    int[] width = new int[head.length];
-    for (int i = 0; i < head.length; i++) {
-      width[i] = head[i].length();
-      for (String[] row : rows) {
-        width[i] = Math.max(width[i], row[i].length());
-      }
-    }
-    out.println(line(head, width, right));
-    StringBuilder rule = new StringBuilder();
-    for (int i = 0; i < width.length; i++) {
-      rule.append(i == 0 ? "" : "  ").append("-".repeat(width[i]));
-    }
-    out.println(rule);
-    for (String[] row : rows) {
-      out.println(line(row, width, right));
-    }
+    TextTable.print(out, head, right, rows, false);
     out.println();
     out.println("%peak: of the CPU's measured sgemm peak at the same T (meaningful for a CPU"
         + " OpenCL device such as PoCL); vs CPU = cpu_ms/opencl_ms (above 1: OpenCL faster);"
         + " err vs CPU: max |opencl - cpu| / max |cpu|.");
-  }
-
-  private static String line(String[] cells, int[] width, boolean[] right) {
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < cells.length; i++) {
-      if (i > 0) {
-        b.append("  ");
-      }
-      String pad = " ".repeat(width[i] - cells[i].length());
-      b.append(right[i] ? pad + cells[i] : (i == cells.length - 1 ? cells[i] : cells[i] + pad));
-    }
-    return b.toString().stripTrailing();
-  }
-
-  private static String num(double v, String fmt) {
-    return Double.isNaN(v) || Double.isInfinite(v) ? "-" : String.format(Locale.ROOT, fmt, v);
   }
 
   static final String CSV_HEADER = "layer,threads,n,c,h,w,k,r,s,stride,pad,dilation,groups,kind,"

@@ -1,5 +1,7 @@
 package io.convkit.bench;
 
+import static io.convkit.bench.TextTable.num;
+
 import io.convkit.bench.LayerBench.Budget;
 import io.convkit.bench.NetworkBench.ModelSpec;
 import io.convkit.engine.Engine;
@@ -378,48 +380,12 @@ public final class NetBenchCommand {
           Integer.toString(r.calls()), num(ort, "%.1f"), num(r.msPerImage() / ort, "%.2f"),
           num(r.diffVsCpu(), "%.0e"), r.profile()});
     }
-    int[] width = new int[head.length];
-    for (int i = 0; i < head.length; i++) {
-      width[i] = head[i].length();
-      for (String[] c : cells) {
-        width[i] = Math.max(width[i], c[i].length());
-      }
-    }
-    out.println(line(head, width, right));
-    StringBuilder rule = new StringBuilder();
-    for (int i = 0; i < width.length; i++) {
-      rule.append(i == 0 ? "" : "  ").append("-".repeat(width[i]));
-    }
-    out.println(rule);
-    String prev = null;
-    for (String[] c : cells) {
-      if (prev != null && !prev.equals(c[0])) {
-        out.println();
-      }
-      prev = c[0];
-      out.println(line(c, width, right));
-    }
+    TextTable.print(out, head, right, cells, true);
     out.println();
     out.println("ms/call: median of the timed calls (input from host memory, output read back)."
         + " ORT ms: ONNX Runtime 1.23 on the development machine, 2 threads, batch 1;"
         + " ours/ORT = our ms/image / ORT's (below 1: faster). cl vs cpu: max |opencl - cpu| /"
         + " max |cpu| at batch 1.");
-  }
-
-  private static String line(String[] cells, int[] width, boolean[] right) {
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < cells.length; i++) {
-      if (i > 0) {
-        b.append("  ");
-      }
-      String pad = " ".repeat(width[i] - cells[i].length());
-      b.append(right[i] ? pad + cells[i] : cells[i] + pad);
-    }
-    return b.toString().stripTrailing();
-  }
-
-  private static String num(double v, String fmt) {
-    return Double.isNaN(v) || Double.isInfinite(v) ? "-" : String.format(Locale.ROOT, fmt, v);
   }
 
   static final String CSV_HEADER = "model,batch,threads,engine,device,ms_per_call,ms_per_image,"
