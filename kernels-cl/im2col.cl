@@ -7,6 +7,14 @@
 // walks the output row with no divisions (a per-element decode costs more than the copy on CPU
 // devices, where integer division does not vectorise).
 
+// Unfolded row k = (c*KH + ky)*KW + kx: which channel and weight tap it holds.
+inline void ck_unfold_row(int k, int KH, int KW, int* c, int* ky, int* kx) {
+  *kx = k % KW;
+  int t = k / KW;
+  *ky = t % KH;
+  *c = t / KH;
+}
+
 // Row-major: out[k*ldo + p], for the local-memory tiled GEMM.
 kernel void im2col_rows(global const float* x, int x_off, global float* out, int ldo,
                         int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL,
@@ -16,10 +24,10 @@ kernel void im2col_rows(global const float* x, int x_off, global float* out, int
   if (oy >= OH || k >= C * KH * KW) {
     return;
   }
-  int kx = k % KW;
-  int t = k / KW;
-  int ky = t % KH;
-  int c = t / KH;
+  int c;
+  int ky;
+  int kx;
+  ck_unfold_row(k, KH, KW, &c, &ky, &kx);
   int iy = oy * SH - PT + ky * DH;
   global float* o = out + (size_t)k * ldo + oy * OW;
   if (iy < 0 || iy >= H) {
@@ -48,10 +56,10 @@ kernel void im2col_packed(global const float* x, int x_off, global float* out, i
   if (oy >= OH || k >= C * KH * KW) {
     return;
   }
-  int kx = k % KW;
-  int t = k / KW;
-  int ky = t % KH;
-  int c = t / KH;
+  int c;
+  int ky;
+  int kx;
+  ck_unfold_row(k, KH, KW, &c, &ky, &kx);
   int g = k / Kg;
   int kg = k - g * Kg;
   int np = (OH * OW + NB - 1) / NB;

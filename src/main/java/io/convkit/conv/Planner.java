@@ -60,7 +60,9 @@ public final class Planner {
     int rowsPerBlock = (int) Math.max(1, Math.min(oh, UNFOLD_BLOCK_FLOATS / k / ow));
     String kernel;
     switch (algorithm) {
-      case POINTWISE_GEMM -> kernel = "sgemm on the input, row blocks";
+      case POINTWISE_GEMM -> kernel = oh * ow == 1
+          ? "matrix-vector / GEMM by output channels" // a fully connected layer
+          : "sgemm on the input, row blocks";
       case IM2COL_GEMM, GROUPED_GEMM -> {
         smallM = spec.outChannelsPerGroup() <= SMALL_M_MAX;
         if (smallM) {

@@ -2,12 +2,11 @@ package io.convkit.engine;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.convkit.engine.cpu.CpuEngine;
 import io.convkit.engine.cpu.Isa;
 import io.convkit.testing.ConvCases;
+import io.convkit.testing.CpuVariants;
 import io.convkit.testing.ConvCheck;
 import io.convkit.testing.ConvCases.Case;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -29,11 +28,7 @@ class CpuEngineCorrectnessTest {
   @BeforeAll
   static void engines() {
     reference = Engines.reference();
-    engines = new ArrayList<>();
-    if (Isa.AVX2.supported()) {
-      engines.add(new CpuEngine(2, Isa.AVX2));
-    }
-    engines.add(new CpuEngine(1, Isa.PORTABLE));
+    engines = CpuVariants.open();
   }
 
   @AfterAll

@@ -5,13 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.convkit.conv.Activation;
-import io.convkit.engine.cpu.CpuEngine;
-import io.convkit.engine.cpu.Isa;
 import io.convkit.pool.PoolKind;
 import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.ConvCases;
+import io.convkit.testing.CpuVariants;
 import io.convkit.testing.PoolCases;
 import io.convkit.testing.PoolCheck;
 import java.util.ArrayList;
@@ -42,11 +41,7 @@ class PoolingAddTest {
   @BeforeAll
   static void engines() {
     reference = Engines.reference();
-    engines = new ArrayList<>();
-    if (Isa.AVX2.supported()) {
-      engines.add(new CpuEngine(2, Isa.AVX2));
-    }
-    engines.add(new CpuEngine(1, Isa.PORTABLE));
+    engines = CpuVariants.open();
   }
 
   @AfterAll

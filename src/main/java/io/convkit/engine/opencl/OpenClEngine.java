@@ -541,13 +541,13 @@ public final class OpenClEngine implements Engine {
     long inImage = (long) in.c() * in.h() * in.w();
     long outImage = (long) out.c() * n;
     int kAll = groups * kg;
+    Object[] geometry = {in.c(), in.h(), in.w(), s.kernelH(), s.kernelW(), s.strideH(),
+        s.strideW(), s.padTop(), s.padLeft(), s.dilationH(), s.dilationW(), out.h(), out.w()};
     for (int img = 0; img < in.n(); img++) {
       int xOff = (int) (img * inImage);
       cl_mem b = x;
       int bOff = xOff;
       if (cp.unfold()) {
-        Object[] geometry = {in.c(), in.h(), in.w(), s.kernelH(), s.kernelW(), s.strideH(),
-            s.strideW(), s.padTop(), s.padLeft(), s.dilationH(), s.dilationW(), out.h(), out.w()};
         if (packed) {
           args(unfold, concat(new Object[] {x, xOff, ws, kg}, geometry));
           launch("im2col_packed", unfold, new long[] {out.h(), kAll},

@@ -317,10 +317,8 @@ public final class ForwardPlan implements AutoCloseable {
   }
 
   private static Activation activation(Step s) {
-    if (s instanceof Step.Conv c) {
+    if (s instanceof Step.ConvBacked c) {
       return c.scale == 1 ? c.act : null;
-    } else if (s instanceof Step.Fc f) {
-      return f.act;
     } else if (s instanceof Step.Add a) {
       return a.act;
     }
@@ -328,10 +326,8 @@ public final class ForwardPlan implements AutoCloseable {
   }
 
   private static void setActivation(Step s, Activation act) {
-    if (s instanceof Step.Conv c) {
+    if (s instanceof Step.ConvBacked c) {
       c.act = act;
-    } else if (s instanceof Step.Fc f) {
-      f.act = act;
     } else if (s instanceof Step.Add a) {
       a.act = act;
     }
@@ -339,7 +335,7 @@ public final class ForwardPlan implements AutoCloseable {
 
   /** Builds the engine layers once the fusions are known; the raw arrays are dropped. */
   private static void build(Step s) {
-    if (s instanceof Step.Conv c) {
+    if (s instanceof Step.ConvBacked c) {
       float[] w = c.weight;
       float[] b = c.bias;
       if (c.scale != 1) {
@@ -353,10 +349,6 @@ public final class ForwardPlan implements AutoCloseable {
       c.conv = new Conv2d(Specs.withActivation(spec, c.act), w, b);
       c.weight = null;
       c.bias = null;
-    } else if (s instanceof Step.Fc f) {
-      f.conv = new Conv2d(Specs.withActivation(f.base, f.act), f.weight, f.bias);
-      f.weight = null;
-      f.bias = null;
     }
   }
 
@@ -423,10 +415,8 @@ public final class ForwardPlan implements AutoCloseable {
   public void close() {
     closed = true;
     for (Step s : steps) {
-      if (s instanceof Step.Conv c && c.conv != null) {
+      if (s instanceof Step.ConvBacked c && c.conv != null) {
         c.conv.close();
-      } else if (s instanceof Step.Fc f && f.conv != null) {
-        f.conv.close();
       }
     }
   }

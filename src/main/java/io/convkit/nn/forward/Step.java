@@ -12,7 +12,7 @@ import io.convkit.tensor.Tensor;
  * {@link #output()}. Engine steps run on the engine ({@link Conv}, {@link Fc}, {@link Pool},
  * {@link Add}); {@link Host} steps run {@link HostOps} on host arrays.
  */
-public abstract sealed class Step permits Step.Conv, Step.Fc, Step.Pool, Step.Add, Step.Host {
+public abstract sealed class Step permits Step.ConvBacked, Step.Pool, Step.Add, Step.Host {
   /** What kind of work a step does (for reports and the agreement tests' bounds). */
   public enum Kind { CONV, FC, POOL, ADD, HOST }
 
@@ -89,8 +89,12 @@ public abstract sealed class Step permits Step.Conv, Step.Fc, Step.Pool, Step.Ad
     }
   }
 
-  /** A convolution (BN folded in, a following ReLU/ReLU6 fused, an add's scale folded in). */
-  public static final class Conv extends Step {
+  /**
+   * A step that runs as a convolution on the engine ({@link Conv}, {@link Fc}): the layer's
+   * weights until the plan is built, then the {@link Conv2d} with the fused activation and, for
+   * Inception-ResNet's residual branches, the folded scale.
+   */
+  public abstract static sealed class ConvBacked extends Step permits Conv, Fc {
     Conv2d conv;
     Activation act = Activation.NONE;
     double scale = 1;
@@ -98,7 +102,7 @@ public abstract sealed class Step permits Step.Conv, Step.Fc, Step.Pool, Step.Ad
     float[] bias;
     final io.convkit.conv.ConvSpec base;
 
-    Conv(String name, int in, int out, io.convkit.conv.ConvSpec base, float[] weight,
+    ConvBacked(String name, int in, int out, io.convkit.conv.ConvSpec base, float[] weight,
         float[] bias) {
       super(name, new int[] {in}, out);
       this.base = base;
@@ -112,6 +116,22 @@ public abstract sealed class Step permits Step.Conv, Step.Fc, Step.Pool, Step.Ad
     }
 
     /** The shape the conv sees for an input tensor of shape {@code in}. */
+    public abstract Shape convInput(Shape in);
+
+    @Override
+    public long macs(Shape[] in) {
+      return conv.spec().macs(convInput(in[0]));
+    }
+  }
+
+  /** A convolution (BN folded in, a following ReLU/ReLU6 fused, an add's scale folded in). */
+  public static final class Conv extends ConvBacked {
+    Conv(String name, int in, int out, io.convkit.conv.ConvSpec base, float[] weight,
+        float[] bias) {
+      super(name, in, out, base, weight, bias);
+    }
+
+    @Override
     public Shape convInput(Shape in) {
       return in;
     }
@@ -132,11 +152,6 @@ public abstract sealed class Step permits Step.Conv, Step.Fc, Step.Pool, Step.Ad
     }
 
     @Override
-    public long macs(Shape[] in) {
-      return conv.spec().macs(in[0]);
-    }
-
-    @Override
     void run(Engine e, Tensor[] in, Tensor out, Scratch s) {
       conv.forwardInto(in[0], e, out);
     }
@@ -146,28 +161,16 @@ public abstract sealed class Step permits Step.Conv, Step.Fc, Step.Pool, Step.Ad
    * A fully connected layer as a 1x1 convolution on the input viewed as {@code [N, in, 1, 1]},
    * so every engine runs it with its GEMM. Output {@code [N, out, 1, 1]}.
    */
-  public static final class Fc extends Step {
-    Conv2d conv;
-    Activation act = Activation.NONE;
-    float[] weight;
-    float[] bias;
-    final io.convkit.conv.ConvSpec base;
+  public static final class Fc extends ConvBacked {
     private Tensor viewOf;
     private Tensor view;
 
     Fc(String name, int in, int out, io.convkit.conv.ConvSpec base, float[] weight,
         float[] bias) {
-      super(name, new int[] {in}, out);
-      this.base = base;
-      this.weight = weight;
-      this.bias = bias;
+      super(name, in, out, base, weight, bias);
     }
 
-    /** The layer as it runs: a 1x1 conv (valid once the plan is built). */
-    public Conv2d conv() {
-      return conv;
-    }
-
+    @Override
     public Shape convInput(Shape in) {
       return Shape.of(in.dim(0), (int) (in.elements() / in.dim(0)), 1, 1);
     }
@@ -186,11 +189,6 @@ public abstract sealed class Step permits Step.Conv, Step.Fc, Step.Pool, Step.Ad
     @Override
     Shape outputShape(Shape[] in) {
       return Shape.of(in[0].dim(0), conv().spec().outChannels(), 1, 1);
-    }
-
-    @Override
-    public long macs(Shape[] in) {
-      return conv().spec().macs(convInput(in[0]));
     }
 
     @Override
