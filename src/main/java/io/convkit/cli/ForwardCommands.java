@@ -143,7 +143,7 @@ final class ForwardCommands {
           e);
     }
     NetworkWeights w = NetworkWeights.load(net, sd::take, TorchvisionNames.forModel(net));
-    sd.requireAllUsed(List.of("num_batches_tracked"));
+    sd.requireAllUsed(TorchvisionNames.unused(net));
     return w;
   }
 

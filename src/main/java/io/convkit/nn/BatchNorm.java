@@ -10,15 +10,36 @@ import java.util.List;
  * scale and shift (2 x channels).
  */
 public final class BatchNorm implements Layer {
+  /** PyTorch's default epsilon. */
+  public static final double DEFAULT_EPS = 1e-5;
+
   private final int channels;
   private final String foldedInto;
+  private final double eps;
 
   public BatchNorm(int channels, String foldedInto) {
+    this(channels, foldedInto, DEFAULT_EPS);
+  }
+
+  /**
+   * {@code eps} is added to the running variance: it is part of the trained function, so a
+   * model ported from a framework keeps that framework's value (torchvision's GoogLeNet: 1e-3).
+   */
+  public BatchNorm(int channels, String foldedInto, double eps) {
     if (channels < 1) {
       throw new IllegalArgumentException("batch norm: channels must be >= 1, got " + channels);
     }
+    if (!(eps > 0) || Double.isInfinite(eps)) {
+      throw new IllegalArgumentException("batch norm: eps must be > 0, got " + eps);
+    }
     this.channels = channels;
     this.foldedInto = foldedInto;
+    this.eps = eps;
+  }
+
+  /** The epsilon added to the running variance. */
+  public double eps() {
+    return eps;
   }
 
   public int channels() {
@@ -56,6 +77,7 @@ public final class BatchNorm implements Layer {
 
   @Override
   public String describe() {
-    return "batchnorm(" + channels + (foldedInto != null ? ", folded into " + foldedInto : "") + ")";
+    return "batchnorm(" + channels + (eps != DEFAULT_EPS ? ", eps " + eps : "")
+        + (foldedInto != null ? ", folded into " + foldedInto : "") + ")";
   }
 }

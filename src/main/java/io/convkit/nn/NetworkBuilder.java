@@ -35,6 +35,7 @@ public final class NetworkBuilder {
   private final Map<String, Integer> index = new HashMap<>();
   private String current = Network.INPUT;
   private String base = "";
+  private double bnEps = BatchNorm.DEFAULT_EPS;
 
   NetworkBuilder(String name, Shape input) {
     if (input == null || input.rank() != 4) {
@@ -155,6 +156,15 @@ public final class NetworkBuilder {
    * Batch norm over the current channels. Right after a conv it is folded into that conv for
    * inference: the conv gains a bias and the BN stores nothing when deployed.
    */
+  /** The epsilon of the batch norms {@link #bn()} adds from now on (default 1e-5). */
+  public NetworkBuilder bnEps(double eps) {
+    if (!(eps > 0) || Double.isInfinite(eps)) {
+      throw new IllegalArgumentException(name + ": batch norm eps must be > 0, got " + eps);
+    }
+    bnEps = eps;
+    return this;
+  }
+
   public NetworkBuilder bn() {
     String folded = null;
     Integer at = index.get(current);
@@ -163,7 +173,7 @@ public final class NetworkBuilder {
       nodes.set(at, new Network.Node(old.name(), c.withFoldedBn(), old.inputs()));
       folded = old.name();
     }
-    return auto("bn", new BatchNorm(channels(), folded));
+    return auto("bn", new BatchNorm(channels(), folded, bnEps));
   }
 
   // ---- activations and element-wise layers

@@ -149,7 +149,7 @@ public final class ForwardPlan implements AutoCloseable {
         alias(n);
       } else {
         BnFold.Folded f = BnFold.affine(w(name, "weight"), w(name, "bias"),
-            w(name, "running_mean"), w(name, "running_var"), BnFold.EPS);
+            w(name, "running_mean"), w(name, "running_var"), bn.eps());
         add(n, host(name, n, "batchnorm", same(), (x, s, y, ys) -> HostOps.channelAffine(x[0],
             s[0].dim(0), s[0].dim(1), hw(s[0]), f.weight(), f.bias(), y)));
       }
@@ -243,8 +243,9 @@ public final class ForwardPlan implements AutoCloseable {
     float[] bias = c.spec().hasBias() ? w(name, "bias") : null;
     if (c.bnFolded()) {
       String bn = bnOf.get(name);
+      double eps = ((BatchNorm) net.node(bn).layer()).eps();
       BnFold.Folded f = BnFold.fold(weight, bias, w(bn, "weight"), w(bn, "bias"),
-          w(bn, "running_mean"), w(bn, "running_var"), BnFold.EPS);
+          w(bn, "running_mean"), w(bn, "running_var"), eps);
       weight = f.weight();
       bias = f.bias();
     }

@@ -13,7 +13,7 @@ import io.convkit.tensor.Shape;
  * 3a, 3b, max pool, 4a..4e, max pool, 5a, 5b, average pool 7x7, dropout 40%, linear 1000. Convs
  * with bias and ReLU, no batch norm; pools in Caffe's ceil mode (112 -> 56 -> 28 -> 14 -> 7). The
  * two auxiliary classifiers are training-only and left out. Option {@code variant=torchvision}:
- * torchvision's googlenet instead (batch norm after every conv and no conv bias, no LRN, the
+ * torchvision's googlenet instead (batch norm with eps 1e-3 after every conv and no conv bias, no LRN, the
  * "5x5" branch built with a 3x3 kernel as in its ported weights, a 2x2 fourth max pool, dropout
  * 0.2); it has 6,624,904 parameters against the paper net's 6,998,552.
  *
@@ -30,6 +30,9 @@ public final class GoogLeNet {
     o.done();
     NetworkBuilder b = Network.builder(tv ? "googlenet_torchvision" : "googlenet",
         Shape.of(1, 3, 224, 224));
+    if (tv) {
+      b.bnEps(1e-3); // torchvision's BasicConv2d
+    }
     conv(b, tv, "conv1", 64, 7, 2, 3);
     b.maxPool("pool1", 3, 2, 0, true);
     if (!tv) {

@@ -8,9 +8,6 @@ package io.convkit.nn.weights;
  * Computed in double, each result rounded once.
  */
 public final class BnFold {
-  /** PyTorch's default epsilon. */
-  public static final double EPS = 1e-5;
-
   private BnFold() {}
 
   /** A folded weight and bias. */

@@ -98,13 +98,27 @@ public final class StateDict {
           + hint(name));
     }
     int[] shape = t.shape();
-    if (!Arrays.equals(shape, expectedShape)) {
+    if (!sameUpToUnitDims(shape, expectedShape)) {
       throw new IllegalArgumentException("tensor '" + name + "' in " + source + " has shape "
           + Arrays.toString(shape) + ", the model expects " + Arrays.toString(expectedShape));
     }
     pending.remove(name);
     taken.add(name);
     return t.data();
+  }
+
+  /**
+   * Whether two shapes hold the same values in the same order: equal once dimensions of size 1
+   * are dropped. torchvision stores ConvNeXt's pointwise layers as Linear {@code [out][in]} where
+   * the model has a 1x1 conv {@code [out][in][1][1]}, and its layer scale as {@code [C][1][1]};
+   * a transposed or resized tensor still fails.
+   */
+  static boolean sameUpToUnitDims(int[] a, int[] b) {
+    return Arrays.equals(withoutUnitDims(a), withoutUnitDims(b));
+  }
+
+  private static int[] withoutUnitDims(int[] s) {
+    return Arrays.stream(s).filter(d -> d != 1).toArray();
   }
 
   /** Like take, but returns null when absent (optional tensors such as a bias). */
@@ -116,13 +130,15 @@ public final class StateDict {
    * Throws IllegalArgumentException listing (up to 10, then a count) the tensors never taken,
    * e.g. "FILE has 3 tensors the model does not use: a, b, c". Names listed in ignore are
    * exempt: an entry matches a name equal to it or ending in '.' + entry, so
-   * {@code List.of("num_batches_tracked")} exempts every BN layer's counter.
+   * {@code List.of("num_batches_tracked")} exempts every BN layer's counter; an entry ending in
+   * '.' matches the names it starts ({@code "aux1."}: a training-only head).
    */
   public void requireAllUsed(Collection<String> ignore) {
     Collection<String> ign = ignore == null ? List.of() : ignore;
     List<String> unused = new ArrayList<>();
     for (String n : names) {
-      if (!taken.contains(n) && ign.stream().noneMatch(i -> n.equals(i) || n.endsWith("." + i))) {
+      if (!taken.contains(n) && ign.stream().noneMatch(i -> n.equals(i) || n.endsWith("." + i)
+          || (i.endsWith(".") && n.startsWith(i)))) {
         unused.add(n);
       }
     }

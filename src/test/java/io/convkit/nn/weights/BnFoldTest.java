@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.convkit.conv.ConvSpec;
 import io.convkit.engine.Engine;
 import io.convkit.engine.Engines;
+import io.convkit.nn.BatchNorm;
 import io.convkit.nn.Conv2d;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.ConvCases;
@@ -42,7 +43,7 @@ class BnFoldTest {
       var[i] = 0.5f + var[i] * var[i];
     }
     float[] x = ConvCases.data(6, in * 6 * 6);
-    BnFold.Folded f = BnFold.fold(w, null, gamma, beta, mean, var, BnFold.EPS);
+    BnFold.Folded f = BnFold.fold(w, null, gamma, beta, mean, var, BatchNorm.DEFAULT_EPS);
     try (Engine ref = Engines.reference();
         Tensor xt = Tensor.of(x, 1, in, 6, 6);
         Conv2d unfolded = new Conv2d(plain, w, null);
@@ -53,7 +54,7 @@ class BnFoldTest {
       float[] ys = y.toArray();
       for (int o = 0; o < out; o++) {
         for (int p = 0; p < 36; p++) {
-          double bn = gamma[o] * (zs[o * 36 + p] - mean[o]) / Math.sqrt(var[o] + BnFold.EPS)
+          double bn = gamma[o] * (zs[o * 36 + p] - mean[o]) / Math.sqrt(var[o] + BatchNorm.DEFAULT_EPS)
               + beta[o];
           // both sides rounded a few times in float: a few ulps of the terms' scale
           assertEquals(bn, ys[o * 36 + p], 1e-5 * (1 + Math.abs(bn)), "channel " + o);
