@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.convkit.engine.Engine;
 import io.convkit.engine.Engines;
 import io.convkit.nn.Network;
+import io.convkit.nn.NetworkBuilder;
 import io.convkit.nn.models.Models;
 import io.convkit.nn.weights.NetworkWeights;
 import io.convkit.tensor.Shape;
@@ -64,6 +65,53 @@ class ForwardPassTest {
       assertTrue(plan.steps().stream().filter(s -> s.kind() == Step.Kind.HOST)
           .allMatch(s -> s.describe().startsWith("concat")));
     }
+  }
+
+  @Test
+  void batchNormUsesItsOwnEpsilonFoldedOrNot() {
+    // eps 0.5 against running variances near 1 changes every output by ~20%: a fold that used
+    // PyTorch's default 1e-5 instead could not pass
+    NetworkBuilder b = Network.builder("eps", Shape.of(1, 2, 5, 5)).bnEps(0.5);
+    b.convBn("c", 3, 3, 1, 1).relu().bn(); // the second BN follows a ReLU: not folded
+    Network net = b.build();
+    NetworkWeights w = NetworkWeights.random(net, 4);
+    float[] x = ConvCases.data(2, 50);
+    double[] want = new double[75];
+    float[] cw = w.get("c", "weight");
+    for (int o = 0; o < 3; o++) {
+      for (int p = 0; p < 25; p++) {
+        double z = 0;
+        for (int i = 0; i < 2; i++) {
+          for (int kh = 0; kh < 3; kh++) {
+            for (int kw = 0; kw < 3; kw++) {
+              int h = p / 5 + kh - 1;
+              int v = p % 5 + kw - 1;
+              if (h >= 0 && h < 5 && v >= 0 && v < 5) {
+                z += cw[((o * 2 + i) * 3 + kh) * 3 + kw] * x[i * 25 + h * 5 + v];
+              }
+            }
+          }
+        }
+        z = Math.max(0, bn(w, "c_bn", o, z));
+        want[o * 25 + p] = bn(w, "c_bn2", o, z);
+      }
+    }
+    try (Engine ref = Engines.reference(); Tensor in = Tensor.of(x, 1, 2, 5, 5);
+        ForwardPlan plan = new ForwardPlan(net, w);
+        ForwardPass pass = new ForwardPass(plan, ref)) {
+      float[] got = pass.forward(in).toArray();
+      for (int i = 0; i < 75; i++) {
+        assertEquals(want[i], got[i], 1e-5 * (1 + Math.abs(want[i])), "output " + i);
+      }
+    }
+  }
+
+  private static double bn(NetworkWeights w, String node, int c, double z) {
+    double gamma = w.get(node, "weight")[c];
+    double beta = w.get(node, "bias")[c];
+    double mean = w.get(node, "running_mean")[c];
+    double var = w.get(node, "running_var")[c];
+    return gamma * (z - mean) / Math.sqrt(var + 0.5) + beta;
   }
 
   @Test
