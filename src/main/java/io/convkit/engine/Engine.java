@@ -151,7 +151,7 @@ public interface Engine extends Device, AutoCloseable {
       throw new IllegalArgumentException(op + ": the " + role + " is null");
     }
     if (t.isClosed()) {
-      throw new IllegalArgumentException(op + ": the " + role + " " + t.shape() + " is closed");
+      throw new IllegalArgumentException(op + ": the " + role + " " + t + " is closed");
     }
   }
 
