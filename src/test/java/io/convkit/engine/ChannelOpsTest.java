@@ -126,6 +126,26 @@ class ChannelOpsTest {
     }
   }
 
+  @Test
+  void referenceConcatInterleavesPerImage() {
+    // a: 2 images x 1 channel x 2 pixels, b: 2 images x 2 channels x 2 pixels
+    try (Tensor a = Tensor.of(new float[] {1, 2, 3, 4}, 2, 1, 1, 2);
+        Tensor b = Tensor.of(new float[] {10, 11, 12, 13, 20, 21, 22, 23}, 2, 2, 1, 2);
+        Tensor y = Tensor.zeros(2, 3, 1, 2)) {
+      reference.concat(List.of(a, b), y);
+      assertArrayEquals(new float[] {1, 2, 10, 11, 12, 13, 3, 4, 20, 21, 22, 23}, y.toArray());
+    }
+  }
+
+  @Test
+  void referenceScaleChannelsByHand() {
+    try (Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8}, 2, 2, 1, 2);
+        Tensor s = Tensor.of(new float[] {2, -1, 0.5f, 0}, 2, 2); Tensor y = Tensor.zeros(2, 2, 1, 2)) {
+      reference.scaleChannels(x, s, y);
+      assertArrayEquals(new float[] {2, 4, -3, -4, 2.5f, 3, 0, 0}, y.toArray());
+    }
+  }
+
   // ------------------------------------------------------------------------------- bad input
 
   private static void fails(Executable call, String... parts) {
