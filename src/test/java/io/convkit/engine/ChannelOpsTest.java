@@ -252,7 +252,4 @@ class ChannelOpsTest {
     }
   }
 
-  static Shape shapeOf(int... d) {
-    return Shape.of(d);
-  }
 }

@@ -11,6 +11,7 @@ import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.DeviceMemory;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
+import io.convkit.tensor.Views;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -43,6 +44,9 @@ import org.jocl.cl_program;
  * tile sizes and block shapes are build options, chosen by {@link ClPlanner} from the device's
  * {@link Tuning}. Weights are uploaded (and packed for the GEMM kernel) at their first use and kept
  * on the device until the weights or the engine are closed.
+ *
+ * <p>LRN and layer norm run norm.cl, channel scaling eltwise.cl; a concatenation is one buffer copy
+ * per (image, input).
  *
  * <p>Tensors may live on the device ({@code x.to(engine)}): calls on device tensors make no host
  * transfers, and work is queued without waiting ({@link #finish()} or reading a result waits).
@@ -849,9 +853,9 @@ public final class OpenClEngine implements Engine {
             downloads++;
             downloadBytes += bytes;
           } else {
-            org.bytedeco.javacpp.Pointer.memcpy(
-                io.convkit.tensor.Views.at(y.pointer(), dst / 4),
-                io.convkit.tensor.Views.at(x.pointer(), src / 4), bytes);
+            // Both on the host: JavaCPP's memcpy (org.jocl.Pointer is the imported Pointer).
+            org.bytedeco.javacpp.Pointer.memcpy(Views.at(y.pointer(), dst / 4),
+                Views.at(x.pointer(), src / 4), bytes);
           }
         } catch (CLException e) {
           throw failure("copying input " + i + " of a concatenation", e);
