@@ -1,4 +1,5 @@
 /* Scalar helpers shared by every ISA variant, and the run-time ISA choice. */
+#include <math.h>
 #include <string.h>
 #include "convkit.h"
 

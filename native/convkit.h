@@ -77,6 +77,21 @@ void ck_pool(int isa, const float* in, int H, int W, float* out, int OH, int OW,
 /* y[i] = act(a[i] + b[i]) for i in [i0, i1). y may be a or b (in place). */
 void ck_add(int isa, const float* a, const float* b, float* y, int i0, int i1, int act);
 
+/* Cross-channel LRN of an NCHW tensor with C channels of HW pixels: y = x / (k + coef * sum x^2)^beta,
+ * the sum over channels [c - (size-1)/2, c + size/2] clipped to [0, C), coef = alpha / size.
+ * beta_is_075 != 0 when beta is 0.75 (square roots instead of powf). Tasks are blocks of 8
+ * pixels, img * ceil(HW/8) + b; this call runs [t0, t1). scratch holds 8*C floats. y != x. */
+void ck_lrn(int isa, const float* x, int C, int HW, int size, float coef, float beta,
+            int beta_is_075, float k, float* y, int t0, int t1, float* scratch);
+
+/* Layer norm over the C channels of each pixel: y = (x - mean) / sqrt(var + eps) * gamma[c] +
+ * beta[c], biased variance; tasks as ck_lrn's. y may be x. */
+void ck_layer_norm(int isa, const float* x, int C, int HW, const float* gamma, const float* beta,
+                   float eps, float* y, int t0, int t1);
+
+/* y[p*HW + i] = x[p*HW + i] * s[p] for planes p in [p0, p1); y may be x. */
+void ck_scale_channels(int isa, const float* x, const float* s, float* y, int HW, int p0, int p1);
+
 #ifdef __cplusplus
 }
 #endif

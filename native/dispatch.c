@@ -26,3 +26,18 @@ void ck_pool(int isa, const float* in, int H, int W, float* out, int OH, int OW,
 void ck_add(int isa, const float* a, const float* b, float* y, int i0, int i1, int act) {
   (isa == 1 ? ck_add_avx2 : ck_add_portable)(a, b, y, i0, i1, act);
 }
+
+void ck_lrn(int isa, const float* x, int C, int HW, int size, float coef, float beta,
+            int beta_is_075, float k, float* y, int t0, int t1, float* scratch) {
+  (isa == 1 ? ck_lrn_avx2 : ck_lrn_portable)(x, C, HW, size, coef, beta, beta_is_075, k, y, t0,
+                                             t1, scratch);
+}
+
+void ck_layer_norm(int isa, const float* x, int C, int HW, const float* gamma, const float* beta,
+                   float eps, float* y, int t0, int t1) {
+  (isa == 1 ? ck_layer_norm_avx2 : ck_layer_norm_portable)(x, C, HW, gamma, beta, eps, y, t0, t1);
+}
+
+void ck_scale_channels(int isa, const float* x, const float* s, float* y, int HW, int p0, int p1) {
+  (isa == 1 ? ck_scale_channels_avx2 : ck_scale_channels_portable)(x, s, y, HW, p0, p1);
+}

@@ -5,4 +5,5 @@
 #include "kernels/conv_smallm_4x24.inc"
 #include "kernels/pool.inc"
 #include "kernels/add.inc"
+#include "kernels/norm.inc"
 #include "kernels/vec8_undef.h"

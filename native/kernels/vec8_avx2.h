@@ -7,6 +7,10 @@
 #define VADD(a, b) _mm256_add_ps((a), (b))
 #define VMAX(a, b) _mm256_max_ps((a), (b))
 #define VMIN(a, b) _mm256_min_ps((a), (b))
+#define VSUB(a, b) _mm256_sub_ps((a), (b))
+#define VMUL(a, b) _mm256_mul_ps((a), (b))
+#define VDIV(a, b) _mm256_div_ps((a), (b))
+#define VSQRT(a) _mm256_sqrt_ps(a)
 #define CK_FN(name) name##_avx2
 /* Stores lanes [0, n), 0 < n < 8, with a mask: no write past them, no scalar tail loop. */
 static const int ck_avx2_mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};

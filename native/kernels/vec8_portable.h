@@ -21,6 +21,17 @@ static inline ck_pv8 ck_pv8_min(ck_pv8 a, ck_pv8 b) {
 #define VADD(a, b) ((a) + (b))
 #define VMAX(a, b) ck_pv8_max((a), (b))
 #define VMIN(a, b) ck_pv8_min((a), (b))
+#define VSUB(a, b) ((a) - (b))
+#define VMUL(a, b) ((a) * (b))
+#define VDIV(a, b) ((a) / (b))
+/* Lane by lane: the vector extensions have no square root (each lane correctly rounded). */
+static inline ck_pv8 ck_pv8_sqrt(ck_pv8 a) {
+  float t[8];
+  memcpy(t, &a, 32);
+  for (int i = 0; i < 8; i++) t[i] = __builtin_sqrtf(t[i]);
+  return ck_pv8_load(t);
+}
+#define VSQRT(a) ck_pv8_sqrt(a)
 static inline void ck_pv8_store_first(float* p, ck_pv8 v, int n) {
   float tmp[8];
   memcpy(tmp, &v, 32);

@@ -6,6 +6,10 @@
 #undef VADD
 #undef VMAX
 #undef VMIN
+#undef VSUB
+#undef VMUL
+#undef VDIV
+#undef VSQRT
 #undef CK_FN
 #undef VSTORE_FIRST
 #undef VLOAD_FIRST

@@ -202,19 +202,19 @@ final class ForwardCommands {
 
   static String layerTable(List<ForwardPass.StepTime> times) {
     StringBuilder b = new StringBuilder();
-    b.append(String.format(Locale.ROOT, "%-34s %-5s %-16s %9s %9s  %s%n", "step", "kind", "output",
+    b.append(String.format(Locale.ROOT, "%-34s %-10s %-16s %9s %9s  %s%n", "step", "kind", "output",
         "ms", "GFLOP/s", "op"));
     long total = 0;
     long macs = 0;
     for (ForwardPass.StepTime t : times) {
       total += t.nanos();
       macs += t.macs();
-      b.append(String.format(Locale.ROOT, "%-34s %-5s %-16s %9.3f %9s  %s%n", t.step().name(),
+      b.append(String.format(Locale.ROOT, "%-34s %-10s %-16s %9.3f %9s  %s%n", t.step().name(),
           t.step().kind().name().toLowerCase(), t.output(), t.nanos() / 1e6,
           t.macs() == 0 ? "-" : String.format(Locale.ROOT, "%.1f", 2.0 * t.macs() / t.nanos()),
           t.step().describe()));
     }
-    b.append(String.format(Locale.ROOT, "%-34s %-5s %-16s %9.3f %9.1f  (profiled: the engine is"
+    b.append(String.format(Locale.ROOT, "%-34s %-10s %-16s %9.3f %9.1f  (profiled: the engine is"
         + " waited for after each step)%n", "total", "", "", total / 1e6, 2.0 * macs / total));
     return b.toString();
   }

@@ -7,9 +7,12 @@ import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.Device;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
+import java.util.List;
 
 /**
- * Runs convolution plans, pooling and residual adds. An engine owns its threads and workspaces;
+ * Runs convolution plans, pooling, residual adds and the normalisation and channel ops of
+ * networks (LRN, layer norm, concatenation, channel scaling). Tensors are NCHW, or any rank >= 2
+ * with channels at dimension 1 and the remaining dimensions one plane of pixels. An engine owns its threads and workspaces;
  * close it when done. One engine runs one call at a time: calls from several threads are
  * serialised.
  *
@@ -43,6 +46,34 @@ public interface Engine extends Device, AutoCloseable {
    * {@code y} may be {@code a} or {@code b} (in place).
    */
   void add(Tensor a, Tensor b, Tensor y, Activation act);
+
+  /**
+   * Cross-channel local response normalisation ({@link LrnSpec}) of {@code x} into {@code y}: one
+   * shape, different tensors.
+   */
+  void lrn(LrnSpec spec, Tensor x, Tensor y);
+
+  /**
+   * Layer norm over the channels at each pixel (ConvNeXt's channels-first LayerNorm):
+   * {@code y = (x - mean) / sqrt(var + eps) * gamma[c] + beta[c]}, mean and biased variance over
+   * the C channels. {@code gamma} and {@code beta} are tensors of shape {@code [C]} (an engine with
+   * device memory reads its own device tensors without transfers: a caller that runs the layer
+   * repeatedly puts them there once). {@code y} has the shape of {@code x} and may be {@code x}.
+   */
+  void layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y);
+
+  /**
+   * Concatenates {@code xs} along channels (dimension 1) into {@code y}: every other dimension
+   * agrees, and the channels add up to y's. {@code y} is none of {@code xs}.
+   */
+  void concat(List<Tensor> xs, Tensor y);
+
+  /**
+   * {@code y[n,c,...] = x[n,c,...] * s[n,c]} (squeeze-and-excitation's channel scaling, after its
+   * sigmoid): {@code s} has shape {@code [N, C]} or {@code [N, C, 1, 1]}; {@code y} has the shape
+   * of {@code x} and may be {@code x}.
+   */
+  void scaleChannels(Tensor x, Tensor s, Tensor y);
 
   /** Waits until all work queued on this engine is done (calls may return before it is). */
   default void finish() {}
@@ -100,6 +131,116 @@ public interface Engine extends Device, AutoCloseable {
     }
     if (x == y) {
       throw new IllegalArgumentException(name + ": input and output must be different tensors");
+    }
+  }
+
+  /**
+   * An open tensor in argument {@code role} of {@code op}, of rank >= 2 (channels at dimension 1),
+   * else an {@link IllegalArgumentException} naming the op, the role and the value.
+   */
+  private static void checkChannels(String op, String role, Tensor t) {
+    checkPresent(op, role, t);
+    if (t.shape().rank() < 2) {
+      throw new IllegalArgumentException(op + ": the " + role + " must have channels at dimension "
+          + "1 (NCHW or N x C), got " + t.shape());
+    }
+  }
+
+  private static void checkPresent(String op, String role, Tensor t) {
+    if (t == null) {
+      throw new IllegalArgumentException(op + ": the " + role + " is null");
+    }
+    if (t.isClosed()) {
+      throw new IllegalArgumentException(op + ": the " + role + " " + t + " is closed");
+    }
+  }
+
+  /** The checks every engine makes before an LRN touches memory. */
+  static void checkLrn(LrnSpec spec, Tensor x, Tensor y) {
+    if (spec == null) {
+      throw new IllegalArgumentException("lrn: spec is null");
+    }
+    checkChannels("lrn", "input", x);
+    checkChannels("lrn", "output", y);
+    if (!y.shape().equals(x.shape())) {
+      throw new IllegalArgumentException("lrn: output must be " + x.shape() + " like the input, got "
+          + y.shape());
+    }
+    if (x == y) {
+      throw new IllegalArgumentException("lrn: input and output must be different tensors");
+    }
+  }
+
+  /** The checks every engine makes before a layer norm touches memory. */
+  static void checkLayerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y) {
+    checkChannels("layernorm", "input", x);
+    checkPresent("layernorm", "gamma", gamma);
+    checkPresent("layernorm", "beta", beta);
+    checkChannels("layernorm", "output", y);
+    Shape params = Shape.of(x.shape().c());
+    if (!gamma.shape().equals(params)) {
+      throw new IllegalArgumentException("layernorm: gamma must be " + params + " for input "
+          + x.shape() + ", got " + gamma.shape());
+    }
+    if (!beta.shape().equals(params)) {
+      throw new IllegalArgumentException("layernorm: beta must be " + params + " for input "
+          + x.shape() + ", got " + beta.shape());
+    }
+    if (!Double.isFinite(eps) || eps < 0) {
+      throw new IllegalArgumentException("layernorm: eps must be finite and >= 0, got " + eps);
+    }
+    if (!y.shape().equals(x.shape())) {
+      throw new IllegalArgumentException("layernorm: output must be " + x.shape()
+          + " like the input, got " + y.shape());
+    }
+  }
+
+  /** The checks every engine makes before a concatenation touches memory. */
+  static void checkConcat(List<Tensor> xs, Tensor y) {
+    if (xs == null || xs.isEmpty()) {
+      throw new IllegalArgumentException("concat: no inputs");
+    }
+    checkChannels("concat", "output", y);
+    Shape out = y.shape();
+    long channels = 0;
+    for (int i = 0; i < xs.size(); i++) {
+      Tensor x = xs.get(i);
+      String role = "input " + i;
+      checkChannels("concat", role, x);
+      if (x == y) {
+        throw new IllegalArgumentException("concat: " + role + " is the output tensor");
+      }
+      Shape s = x.shape();
+      boolean agrees = s.rank() == out.rank();
+      for (int d = 0; agrees && d < s.rank(); d++) {
+        agrees = d == 1 || s.dim(d) == out.dim(d);
+      }
+      if (!agrees) {
+        throw new IllegalArgumentException("concat: " + role + " is " + s
+            + "; every dimension but the channels must match the output " + out);
+      }
+      channels += s.c();
+    }
+    if (channels != out.c()) {
+      throw new IllegalArgumentException("concat: the inputs have " + channels
+          + " channels in all, the output " + out + " has " + out.c());
+    }
+  }
+
+  /** The checks every engine makes before a channel scaling touches memory. */
+  static void checkScaleChannels(Tensor x, Tensor s, Tensor y) {
+    checkChannels("scale channels", "input", x);
+    checkPresent("scale channels", "scale", s);
+    checkChannels("scale channels", "output", y);
+    int n = x.shape().n();
+    int c = x.shape().c();
+    if (!s.shape().equals(Shape.of(n, c)) && !s.shape().equals(Shape.of(n, c, 1, 1))) {
+      throw new IllegalArgumentException("scale channels: the scale must be " + Shape.of(n, c)
+          + " or " + Shape.of(n, c, 1, 1) + " for input " + x.shape() + ", got " + s.shape());
+    }
+    if (!y.shape().equals(x.shape())) {
+      throw new IllegalArgumentException("scale channels: output must be " + x.shape()
+          + " like the input, got " + y.shape());
     }
   }
 }

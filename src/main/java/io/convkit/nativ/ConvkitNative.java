@@ -72,4 +72,15 @@ public final class ConvkitNative {
 
   public static native void ck_add(int isa, @Const FloatPointer a, @Const FloatPointer b,
       FloatPointer y, int i0, int i1, int act);
+
+  public static native void ck_lrn(int isa, @Const FloatPointer x, int C, int HW, int size,
+      float coef, float beta, int betaIs075, float k, FloatPointer y, int t0, int t1,
+      FloatPointer scratch);
+
+  public static native void ck_layer_norm(int isa, @Const FloatPointer x, int C, int HW,
+      @Const FloatPointer gamma, @Const FloatPointer beta, float eps, FloatPointer y, int t0,
+      int t1);
+
+  public static native void ck_scale_channels(int isa, @Const FloatPointer x,
+      @Const FloatPointer s, FloatPointer y, int HW, int p0, int p1);
 }

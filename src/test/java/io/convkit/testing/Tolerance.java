@@ -27,6 +27,71 @@ public final class Tolerance {
     return (gamma + U) * m + Float.MIN_NORMAL;
   }
 
+  /** gamma(n) = n*u / (1 - n*u), Higham's bound on n roundings. */
+  public static double gamma(int n) {
+    return n * U / (1 - n * U);
+  }
+
+  /**
+   * The bound on one LRN output y = x / d^beta, d = k + (alpha/size) * S, S the sum of the n
+   * squares in the window (n <= size, clipped to the channels), for an engine that works in
+   * float32. All terms of d are >= 0, so d's relative error is at most gamma(n + 3): n roundings
+   * for the squares and the sum, one each for alpha/size, the product and the + k. d^beta carries
+   * |beta| times that, to first order. The rest is a fixed number of operations: OpenCL allows
+   * pow 16 ulp, sqrt 3 ulp and division 2.5 ulp (an ulp is at most 2u relative), so 48u covers
+   * either form of the power, the division, and the reference's final rounding (u).
+   */
+  public static double lrnBound(int n, double beta, double reference) {
+    return (Math.abs(beta) * gamma(n + 3) + gamma(48)) * Math.abs(reference) + Float.MIN_NORMAL;
+  }
+
+  /**
+   * The bound on the outputs y[c] = (x[c] - m) / sqrt(v + eps) * g[c] + b[c] of one pixel's layer
+   * norm over C channels {@code x} (m the mean, v the biased variance), for a float32 engine that
+   * takes two passes, to first order plus 10% for the neglected second-order terms:
+   * <ul>
+   *   <li>the mean: a sum of C floats and a division, off by dm <= gamma(C + 1) * mean|x|;</li>
+   *   <li>each deviation d = x - m: dm plus its own rounding u|d|;</li>
+   *   <li>the sum of squares q: 2 dm sum|d| + 2u sum d^2 from the deviations, gamma(C) sum d^2
+   *       from its own sum; then / C, + eps (one rounding each) give r, the relative error of
+   *       v + eps;</li>
+   *   <li>1 / sqrt: r / 2, plus 12u (OpenCL allows 3 ulp for sqrt and 2.5 for division);</li>
+   *   <li>the normalised value: the deviation's error / s, plus its relative error (r/2 + 13u);
+   *       then * g + b with two roundings and the reference's final one (u |g xhat| + u |b|
+   *       each).</li>
+   * </ul>
+   */
+  public static double[] layerNormBounds(float[] x, float[] g, float[] b, double eps) {
+    int c = x.length;
+    double sum = 0;
+    double abs = 0;
+    for (float v : x) {
+      sum += v;
+      abs += Math.abs(v);
+    }
+    double mean = sum / c;
+    double sumAbsDev = 0;
+    double sumSqDev = 0;
+    for (float v : x) {
+      sumAbsDev += Math.abs(v - mean);
+      sumSqDev += (v - mean) * (v - mean);
+    }
+    double var = sumSqDev / c;
+    double s = Math.sqrt(var + eps);
+    double dm = gamma(c + 1) * abs / c;
+    double dq = 2 * dm * sumAbsDev + (2 * U + gamma(c)) * sumSqDev;
+    double r = (dq / c + U * var + U * (var + eps)) / (var + eps);
+    double[] bound = new double[c];
+    for (int i = 0; i < c; i++) {
+      double dev = Math.abs(x[i] - mean);
+      double xhat = dev / s;
+      double dxhat = (dm + U * dev) / s + xhat * (r / 2 + 13 * U);
+      bound[i] = 1.1 * (Math.abs(g[i]) * dxhat + 3 * U * (Math.abs(g[i]) * xhat + Math.abs(b[i])))
+          + Float.MIN_NORMAL;
+    }
+    return bound;
+  }
+
   /** Fails with the first offending output's index, values and bound. */
   public static void assertClose(String what, ConvPlan plan, ConvWeights w, float[] x,
       float[] expected, float[] actual) {

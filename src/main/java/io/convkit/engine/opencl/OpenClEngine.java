@@ -5,11 +5,13 @@ import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
 import io.convkit.engine.Engine;
+import io.convkit.engine.LrnSpec;
 import io.convkit.pool.PoolKind;
 import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.DeviceMemory;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
+import io.convkit.tensor.Views;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -43,6 +45,9 @@ import org.jocl.cl_program;
  * {@link Tuning}. Weights are uploaded (and packed for the GEMM kernel) at their first use and kept
  * on the device until the weights or the engine are closed.
  *
+ * <p>LRN and layer norm run norm.cl, channel scaling eltwise.cl; a concatenation is one buffer copy
+ * per (image, input).
+ *
  * <p>Tensors may live on the device ({@code x.to(engine)}): calls on device tensors make no host
  * transfers, and work is queued without waiting ({@link #finish()} or reading a result waits).
  * Host tensors are accepted too: the engine copies them through staging buffers.
@@ -75,7 +80,7 @@ public final class OpenClEngine implements Engine {
   private final boolean profiling;
   private final List<cl_event> events = new ArrayList<>();
   private final List<String> eventKernels = new ArrayList<>();
-  private final ClBuffer[] staging = new ClBuffer[4];
+  private final ClBuffer[] staging = new ClBuffer[5];
   private final ClBuffer dummy;
   private long uploads;
   private long uploadBytes;
@@ -422,6 +427,8 @@ public final class OpenClEngine implements Engine {
         CL.clSetKernelArg(k, i, Sizeof.cl_mem, Pointer.to(m));
       } else if (a instanceof Integer v) {
         CL.clSetKernelArg(k, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
+      } else if (a instanceof Float v) {
+        CL.clSetKernelArg(k, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
       } else {
         throw new AssertionError("kernel argument " + i + " is a " + a.getClass());
       }
@@ -766,6 +773,109 @@ public final class OpenClEngine implements Engine {
     cl_kernel k = kernel("eltwise", "", "add");
     args(k, am, bm, ym, a.elements(), act.code());
     launch("add", k, new long[] {a.elements()}, new long[] {tuning.lx()});
+    output(y, 1);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // LRN, layer norm, concatenation and channel scaling.
+
+  /** Pixels per channel plane: the product of the dimensions after the channels. */
+  private static int plane(Shape s) {
+    return (int) (s.elements() / ((long) s.dim(0) * s.dim(1)));
+  }
+
+  @Override
+  public synchronized void lrn(LrnSpec spec, Tensor x, Tensor y) {
+    checkOpen();
+    Engine.checkLrn(spec, x, y);
+    Shape s = x.shape();
+    cl_mem xm = input(x, 0, "input");
+    cl_mem ym = outputMem(y, 1, "output");
+    cl_kernel k = kernel("norm", "", "lrn");
+    args(k, xm, ym, s.c(), plane(s), spec.before(), spec.after(),
+        (float) (spec.alpha() / spec.size()), (float) spec.beta(), spec.beta() == 0.75 ? 1 : 0,
+        (float) spec.k());
+    launch("lrn", k, new long[] {plane(s), s.c(), s.n()}, new long[] {tuning.lx(), 1, 1});
+    output(y, 1);
+  }
+
+  /**
+   * Layer norm; gamma and beta are read from the device where they live here (the forward pass
+   * puts them on the device once per layer), else staged per call like any host tensor.
+   */
+  @Override
+  public synchronized void layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y) {
+    checkOpen();
+    Engine.checkLayerNorm(x, gamma, beta, eps, y);
+    Shape s = x.shape();
+    cl_mem xm = input(x, 0, "input");
+    cl_mem gm = input(gamma, 3, "gamma");
+    cl_mem bm = input(beta, 4, "beta");
+    cl_mem ym = outputMem(y, 1, "output");
+    cl_kernel k = kernel("norm", "", "layer_norm");
+    args(k, xm, gm, bm, (float) eps, ym, s.c(), plane(s));
+    launch("layer_norm", k, new long[] {plane(s), s.n()}, new long[] {tuning.lx(), 1});
+    output(y, 1);
+  }
+
+  /**
+   * Concatenation as one copy per (image, input) into the output's channel range: device to
+   * device with clEnqueueCopyBuffer, and a host operand written or read straight into or out of
+   * its range (no staging); all-host operands are copied on the host.
+   */
+  @Override
+  public synchronized void concat(List<Tensor> xs, Tensor y) {
+    checkOpen();
+    Engine.checkConcat(xs, y);
+    Shape out = y.shape();
+    long hw = plane(out);
+    long outImageBytes = 4 * out.c() * hw;
+    cl_mem ym = y.isOnHost() ? null : own(y, "output");
+    long channelsBefore = 0;
+    for (int i = 0; i < xs.size(); i++) {
+      Tensor x = xs.get(i);
+      cl_mem xm = x.isOnHost() ? null : own(x, "input " + i);
+      long bytes = 4 * x.shape().c() * hw;
+      for (int n = 0; n < out.n(); n++) {
+        long src = n * bytes;
+        long dst = n * outImageBytes + 4 * channelsBefore * hw;
+        try {
+          if (xm != null && ym != null) {
+            CL.clEnqueueCopyBuffer(queue, xm, ym, src, dst, bytes, 0, null, null);
+          } else if (ym != null) {
+            CL.clEnqueueWriteBuffer(queue, ym, CL.CL_TRUE, dst, bytes,
+                Pointer.to(x.pointer().asByteBuffer()).withByteOffset(src), 0, null, null);
+            uploads++;
+            uploadBytes += bytes;
+          } else if (xm != null) {
+            CL.clEnqueueReadBuffer(queue, xm, CL.CL_TRUE, src, bytes,
+                Pointer.to(y.pointer().asByteBuffer()).withByteOffset(dst), 0, null, null);
+            downloads++;
+            downloadBytes += bytes;
+          } else {
+            // Both on the host: JavaCPP's memcpy (org.jocl.Pointer is the imported Pointer).
+            org.bytedeco.javacpp.Pointer.memcpy(Views.at(y.pointer(), dst / 4),
+                Views.at(x.pointer(), src / 4), bytes);
+          }
+        } catch (CLException e) {
+          throw failure("copying input " + i + " of a concatenation", e);
+        }
+      }
+      channelsBefore += x.shape().c();
+    }
+  }
+
+  @Override
+  public synchronized void scaleChannels(Tensor x, Tensor s, Tensor y) {
+    checkOpen();
+    Engine.checkScaleChannels(x, s, y);
+    // As in add: an output that aliases the input on the host is read back from its own slot.
+    cl_mem xm = input(x, 0, "input");
+    cl_mem sm = input(s, 3, "scale");
+    cl_mem ym = outputMem(y, 1, "output");
+    cl_kernel k = kernel("eltwise", "", "scale_channels");
+    args(k, xm, sm, ym, x.elements(), plane(x.shape()));
+    launch("scale_channels", k, new long[] {x.elements()}, new long[] {tuning.lx()});
     output(y, 1);
   }
 

@@ -5,15 +5,18 @@ import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
 import io.convkit.engine.Engine;
+import io.convkit.engine.LrnSpec;
 import io.convkit.pool.PoolKind;
 import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
+import java.util.List;
 
 /**
  * The test oracle: the convolution sum written out as explicit loops, accumulated in float64,
  * for every spec (groups, multipliers, connection tables, dilation, asymmetric padding). It
- * ignores the plan's algorithm. Pooling and the residual add are written out the same way. Slow
+ * ignores the plan's algorithm. Pooling, the residual add, LRN, layer norm, concatenation and
+ * channel scaling are written out the same way. Slow
  * by design; it shares no code with the other engines.
  */
 public final class ReferenceEngine implements Engine {
@@ -176,6 +179,112 @@ public final class ReferenceEngine implements Engine {
     float[] out = new float[p.length];
     for (int i = 0; i < out.length; i++) {
       out[i] = (float) act.apply((double) p[i] + (double) q[i]);
+    }
+    y.copyFrom(out);
+  }
+
+  /** Pixels per channel plane: the product of the dimensions after the channels. */
+  private static int plane(Shape s) {
+    return (int) (s.elements() / ((long) s.dim(0) * s.dim(1)));
+  }
+
+  /**
+   * LRN as defined: the window's sum of squares and the power in float64, the quotient rounded
+   * once to float.
+   */
+  @Override
+  public void lrn(LrnSpec spec, Tensor x, Tensor y) {
+    Engine.checkLrn(spec, x, y);
+    Shape s = x.shape();
+    int c = s.c();
+    int hw = plane(s);
+    float[] in = x.toArray();
+    float[] out = new float[in.length];
+    for (int n = 0; n < s.n(); n++) {
+      for (int ch = 0; ch < c; ch++) {
+        int lo = Math.max(0, ch - spec.before());
+        int hi = Math.min(c - 1, ch + spec.after());
+        for (int p = 0; p < hw; p++) {
+          double sum = 0;
+          for (int j = lo; j <= hi; j++) {
+            double v = in[(n * c + j) * hw + p];
+            sum += v * v;
+          }
+          int i = (n * c + ch) * hw + p;
+          out[i] = (float) (in[i] / Math.pow(spec.k() + spec.alpha() / spec.size() * sum,
+              spec.beta()));
+        }
+      }
+    }
+    y.copyFrom(out);
+  }
+
+  /** Layer norm with float64 mean, variance (two passes) and normalisation, rounded once. */
+  @Override
+  public void layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y) {
+    Engine.checkLayerNorm(x, gamma, beta, eps, y);
+    Shape s = x.shape();
+    int c = s.c();
+    int hw = plane(s);
+    float[] in = x.toArray();
+    float[] g = gamma.toArray();
+    float[] b = beta.toArray();
+    float[] out = new float[in.length];
+    for (int n = 0; n < s.n(); n++) {
+      for (int p = 0; p < hw; p++) {
+        double sum = 0;
+        for (int ch = 0; ch < c; ch++) {
+          sum += in[(n * c + ch) * hw + p];
+        }
+        double mean = sum / c;
+        double sq = 0;
+        for (int ch = 0; ch < c; ch++) {
+          double d = in[(n * c + ch) * hw + p] - mean;
+          sq += d * d;
+        }
+        double inv = 1 / Math.sqrt(sq / c + eps);
+        for (int ch = 0; ch < c; ch++) {
+          int i = (n * c + ch) * hw + p;
+          out[i] = (float) ((in[i] - mean) * inv * g[ch] + b[ch]);
+        }
+      }
+    }
+    y.copyFrom(out);
+  }
+
+  /** Concatenation: each image's inputs one after another. */
+  @Override
+  public void concat(List<Tensor> xs, Tensor y) {
+    Engine.checkConcat(xs, y);
+    Shape out = y.shape();
+    int hw = plane(out);
+    float[] dst = new float[y.elements()];
+    int at = 0;
+    float[][] src = new float[xs.size()][];
+    for (int i = 0; i < src.length; i++) {
+      src[i] = xs.get(i).toArray();
+    }
+    for (int n = 0; n < out.n(); n++) {
+      for (int i = 0; i < src.length; i++) {
+        int len = xs.get(i).shape().c() * hw;
+        System.arraycopy(src[i], n * len, dst, at, len);
+        at += len;
+      }
+    }
+    y.copyFrom(dst);
+  }
+
+  /** {@code y = x * s[n][c]}: one float multiplication, correctly rounded. */
+  @Override
+  public void scaleChannels(Tensor x, Tensor s, Tensor y) {
+    Engine.checkScaleChannels(x, s, y);
+    Shape shape = x.shape();
+    int hw = plane(shape);
+    float[] in = x.toArray();
+    float[] scale = s.toArray();
+    float[] out = new float[in.length];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = (float) ((double) in[i] * scale[i / hw]);
     }
     y.copyFrom(out);
   }

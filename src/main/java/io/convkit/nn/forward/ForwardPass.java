@@ -241,12 +241,15 @@ public final class ForwardPass implements AutoCloseable {
     }
   }
 
-  /** Frees the buffers (not the plan, nor the engine). */
+  /** Frees the buffers and the steps' parameter tensors (not the plan, nor the engine). */
   @Override
   public void close() {
     if (!closed) {
       closed = true;
       releaseBuffers();
+      for (Step.Scratch s : scratch) {
+        s.close();
+      }
     }
   }
 }

@@ -2,6 +2,7 @@ package io.convkit.nn.forward;
 
 import io.convkit.conv.Activation;
 import io.convkit.conv.ConvSpec;
+import io.convkit.engine.LrnSpec;
 import io.convkit.nn.Act;
 import io.convkit.nn.BatchNorm;
 import io.convkit.nn.Concat;
@@ -47,8 +48,14 @@ import java.util.Map;
  *   <li>A fully connected layer is a 1x1 conv on the input viewed as {@code [N, C*H*W, 1, 1]}.</li>
  *   <li>Squeeze-and-excitation: global average pool and its two FCs on the engine (1x1 convs),
  *       the sigmoid and channel scaling on the host.</li>
+ *   <li>LRN, layer norm (gamma and beta put on the engine once per pass) and channel
+ *       concatenation run on the engine ({@link Step.Lrn}, {@link Step.LayerNorm},
+ *       {@link Step.Concat}). A concat copies its inputs: producers do not yet write straight
+ *       into channel slices of its output.</li>
  *   <li>Flatten, dropout, folded BNs and fused activations are aliases (no step).</li>
- *   <li>Everything else runs as {@link HostOps} on host arrays.</li>
+ *   <li>Everything else (softmax, unfolded batch norm, layer scale, standalone activations, SE's
+ *       sigmoid and scaling, LeNet-5's subsampling and RBF, residual scales that do not fold)
+ *       runs as {@link HostOps} on host arrays.</li>
  * </ul>
  */
 public final class ForwardPlan implements AutoCloseable {
@@ -181,20 +188,7 @@ public final class ForwardPlan implements AutoCloseable {
       for (int i = 0; i < ins.length; i++) {
         ins[i] = in(n, i);
       }
-      Step s = new Step.Host(name, ins, newValue(), "concat", in -> {
-        int c = 0;
-        for (Shape x : in) {
-          c += x.c();
-        }
-        return Shape.of(in[0].n(), c, in[0].h(), in[0].w());
-      }, (x, s2, y, ys) -> {
-        int[] ch = new int[s2.length];
-        for (int i = 0; i < ch.length; i++) {
-          ch[i] = s2[i].c();
-        }
-        HostOps.concat(x, ch, s2[0].n(), hw(s2[0]), y);
-      });
-      add(n, s);
+      add(n, new Step.Concat(name, ins, newValue()));
     } else if (l instanceof Linear fc) {
       ConvSpec spec = Specs.conv(name, fc.in(), fc.out(), 1, 1, 0, 1, fc.hasBias());
       add(n, new Step.Fc(name, in(n, 0), newValue(), spec, w(name, "weight"),
@@ -202,16 +196,14 @@ public final class ForwardPlan implements AutoCloseable {
     } else if (l instanceof SqueezeExcite se) {
       squeezeExcite(n, se);
     } else if (l instanceof Lrn lrn) {
-      add(n, host(name, n, "lrn", same(), (x, s, y, ys) -> HostOps.lrn(x[0], s[0].n(), s[0].c(),
-          hw(s[0]), lrn.size(), lrn.alpha(), lrn.beta(), lrn.k(), y)));
+      add(n, new Step.Lrn(name, in(n, 0), newValue(),
+          new LrnSpec(lrn.size(), lrn.alpha(), lrn.beta(), lrn.k())));
     } else if (l instanceof Softmax) {
       add(n, host(name, n, "softmax", same(), (x, s, y, ys) -> HostOps.softmax(x[0], s[0].dim(0),
           x[0].length / s[0].dim(0), y)));
     } else if (l instanceof LayerNorm) {
-      float[] g = w(name, "weight");
-      float[] b = w(name, "bias");
-      add(n, host(name, n, "layernorm", same(), (x, s, y, ys) -> HostOps.layerNorm(x[0],
-          s[0].dim(0), s[0].dim(1), hw(s[0]), g, b, LN_EPS, y)));
+      add(n, new Step.LayerNorm(name, in(n, 0), newValue(), w(name, "weight"), w(name, "bias"),
+          LN_EPS));
     } else if (l instanceof LayerScale) {
       float[] g = w(name, "weight");
       add(n, host(name, n, "layerscale", same(), (x, s, y, ys) -> HostOps.channelAffine(x[0],

@@ -3,10 +3,11 @@ package io.convkit.nn.forward;
 import io.convkit.nn.Act;
 
 /**
- * The network operations no engine has a kernel for, as plain Java loops on host arrays (NCHW,
- * batch first): standalone activations, LRN, channel concatenation, squeeze-and-excitation's
- * channel scaling, softmax, layer norm, per-channel affine (layer scale, an unfolded batch norm),
- * LeNet-5's subsampling and RBF output, and a scalar scale.
+ * The network operations the forward pass runs on the host, as plain Java loops on host arrays
+ * (NCHW, batch first): standalone activations, squeeze-and-excitation's sigmoid and channel
+ * scaling, softmax, per-channel affine (layer scale, an unfolded batch norm), LeNet-5's
+ * subsampling and RBF output, and a scalar scale. (LRN, layer norm and concatenation are engine
+ * operations.)
  *
  * <p>Every sum is accumulated in float64 and each result rounded once to float32, on every
  * engine (the reference engine needs float64 sums; using them everywhere costs nothing that
@@ -57,48 +58,6 @@ public final class HostOps {
   }
 
   /**
-   * Local response normalisation across channels (Krizhevsky et al. 2012, section 3.3, Caffe's
-   * ACROSS_CHANNELS): {@code y = x / (k + alpha/size * sum x^2)^beta}, the sum over channels
-   * {@code c - (size-1)/2 .. c + size/2} clipped to the tensor.
-   */
-  public static void lrn(float[] x, int n, int c, int hw, int size, double alpha, double beta,
-      double k, float[] y) {
-    int before = (size - 1) / 2;
-    int after = size / 2;
-    for (int b = 0; b < n; b++) {
-      for (int ch = 0; ch < c; ch++) {
-        int lo = Math.max(0, ch - before);
-        int hi = Math.min(c - 1, ch + after);
-        for (int p = 0; p < hw; p++) {
-          double sum = 0;
-          for (int j = lo; j <= hi; j++) {
-            double v = x[(b * c + j) * hw + p];
-            sum += v * v;
-          }
-          int i = (b * c + ch) * hw + p;
-          y[i] = (float) (x[i] / Math.pow(k + alpha / size * sum, beta));
-        }
-      }
-    }
-  }
-
-  /** Concatenation along channels: {@code inputs[j]} has {@code channels[j]} channels. */
-  public static void concat(float[][] inputs, int[] channels, int n, int hw, float[] y) {
-    int total = 0;
-    for (int ch : channels) {
-      total += ch;
-    }
-    for (int b = 0; b < n; b++) {
-      int at = b * total * hw;
-      for (int j = 0; j < inputs.length; j++) {
-        int len = channels[j] * hw;
-        System.arraycopy(inputs[j], b * len, y, at, len);
-        at += len;
-      }
-    }
-  }
-
-  /**
    * Squeeze-and-excitation's rescale: {@code y[n][c][p] = x[n][c][p] * sigmoid(e[n][c])}, where
    * {@code e} is the excitation FC's output (before its sigmoid).
    */
@@ -128,33 +87,6 @@ public final class HostOps {
       }
       for (int i = 0; i < features; i++) {
         y[base + i] = (float) (Math.exp(x[base + i] - max) / sum);
-      }
-    }
-  }
-
-  /**
-   * Layer norm over the channels at each position (ConvNeXt's channels-first LayerNorm):
-   * {@code y = (x - mean) / sqrt(var + eps) * weight[c] + bias[c]}, with the biased variance.
-   */
-  public static void layerNorm(float[] x, int n, int c, int hw, float[] weight, float[] bias,
-      double eps, float[] y) {
-    for (int b = 0; b < n; b++) {
-      for (int p = 0; p < hw; p++) {
-        double sum = 0;
-        for (int ch = 0; ch < c; ch++) {
-          sum += x[(b * c + ch) * hw + p];
-        }
-        double mean = sum / c;
-        double sq = 0;
-        for (int ch = 0; ch < c; ch++) {
-          double d = x[(b * c + ch) * hw + p] - mean;
-          sq += d * d;
-        }
-        double inv = 1 / Math.sqrt(sq / c + eps);
-        for (int ch = 0; ch < c; ch++) {
-          int i = (b * c + ch) * hw + p;
-          y[i] = (float) ((x[i] - mean) * inv * weight[ch] + bias[ch]);
-        }
       }
     }
   }

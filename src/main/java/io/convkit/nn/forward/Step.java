@@ -2,19 +2,23 @@ package io.convkit.nn.forward;
 
 import io.convkit.conv.Activation;
 import io.convkit.engine.Engine;
+import io.convkit.engine.LrnSpec;
 import io.convkit.nn.Conv2d;
 import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
+import java.util.Arrays;
 
 /**
  * One operation of a {@link ForwardPlan}: reads values (tensors) {@link #inputs()}, writes value
  * {@link #output()}. Engine steps run on the engine ({@link Conv}, {@link Fc}, {@link Pool},
- * {@link Add}); {@link Host} steps run {@link HostOps} on host arrays.
+ * {@link Add}, {@link Lrn}, {@link LayerNorm}, {@link Concat}); {@link Host} steps run
+ * {@link HostOps} on host arrays.
  */
-public abstract sealed class Step permits Step.ConvBacked, Step.Pool, Step.Add, Step.Host {
+public abstract sealed class Step
+    permits Step.ConvBacked, Step.Pool, Step.Add, Step.Lrn, Step.LayerNorm, Step.Concat, Step.Host {
   /** What kind of work a step does (for reports and the agreement tests' bounds). */
-  public enum Kind { CONV, FC, POOL, ADD, HOST }
+  public enum Kind { CONV, FC, POOL, ADD, LRN, LAYER_NORM, CONCAT, HOST }
 
   private final String name;
   private final int[] inputs;
@@ -63,10 +67,26 @@ public abstract sealed class Step permits Step.ConvBacked, Step.Pool, Step.Add, 
   /** Runs the step; {@code scratch} holds the host steps' reusable arrays. */
   abstract void run(Engine e, Tensor[] in, Tensor out, Scratch scratch);
 
-  /** Host arrays a host step reuses from call to call (one per input and one for the output). */
+  /**
+   * What a step keeps from call to call within one pass: a host step's arrays (one per input and
+   * one for the output), an engine step's parameter tensors on the pass's engine.
+   */
   static final class Scratch {
     float[][] in;
     float[] out;
+    Tensor[] params;
+
+    /** Frees the parameter tensors. */
+    void close() {
+      if (params != null) {
+        for (Tensor t : params) {
+          if (t != null) {
+            t.close();
+          }
+        }
+        params = null;
+      }
+    }
 
     float[][] read(Tensor[] t) {
       if (in == null || in.length != t.length) {
@@ -267,6 +287,137 @@ public abstract sealed class Step permits Step.ConvBacked, Step.Pool, Step.Add, 
       for (int i = 1; i < in.length; i++) {
         e.add(i == 1 ? in[0] : out, in[i], out, i == in.length - 1 ? act : Activation.NONE);
       }
+    }
+  }
+
+  /** Cross-channel local response normalisation on the engine. */
+  public static final class Lrn extends Step {
+    final LrnSpec spec;
+
+    Lrn(String name, int in, int out, LrnSpec spec) {
+      super(name, new int[] {in}, out);
+      this.spec = spec;
+    }
+
+    public LrnSpec spec() {
+      return spec;
+    }
+
+    @Override
+    public Kind kind() {
+      return Kind.LRN;
+    }
+
+    @Override
+    public String describe() {
+      return spec.toString();
+    }
+
+    @Override
+    Shape outputShape(Shape[] in) {
+      return in[0];
+    }
+
+    @Override
+    void run(Engine e, Tensor[] in, Tensor out, Scratch s) {
+      e.lrn(spec, in[0], out);
+    }
+  }
+
+  /**
+   * Layer norm over channels on the engine. Gamma and beta are put on the pass's engine at its
+   * first call (device memory for the OpenCL engine) and kept in the pass's scratch until the
+   * pass is closed, so later calls transfer nothing for them.
+   */
+  public static final class LayerNorm extends Step {
+    private final float[] gamma;
+    private final float[] beta;
+    final double eps;
+
+    LayerNorm(String name, int in, int out, float[] gamma, float[] beta, double eps) {
+      super(name, new int[] {in}, out);
+      this.gamma = gamma;
+      this.beta = beta;
+      this.eps = eps;
+    }
+
+    public float[] gamma() {
+      return gamma.clone();
+    }
+
+    public float[] beta() {
+      return beta.clone();
+    }
+
+    public double eps() {
+      return eps;
+    }
+
+    @Override
+    public Kind kind() {
+      return Kind.LAYER_NORM;
+    }
+
+    @Override
+    public String describe() {
+      return "layernorm(" + gamma.length + " channels, eps " + eps + ")";
+    }
+
+    @Override
+    Shape outputShape(Shape[] in) {
+      return in[0];
+    }
+
+    @Override
+    void run(Engine e, Tensor[] in, Tensor out, Scratch s) {
+      if (s.params == null || Arrays.stream(s.params).anyMatch(Tensor::isClosed)) {
+        s.close();
+        s.params = new Tensor[] {onEngine(gamma, e), onEngine(beta, e)};
+      }
+      e.layerNorm(in[0], s.params[0], s.params[1], eps, out);
+    }
+
+    private static Tensor onEngine(float[] a, Engine e) {
+      Tensor host = Tensor.of(a, a.length);
+      if (e.isHost()) {
+        return host;
+      }
+      try (host) {
+        return host.to(e);
+      }
+    }
+  }
+
+  /** Concatenation along channels on the engine. */
+  public static final class Concat extends Step {
+    Concat(String name, int[] in, int out) {
+      super(name, in, out);
+    }
+
+    @Override
+    public Kind kind() {
+      return Kind.CONCAT;
+    }
+
+    @Override
+    public String describe() {
+      return "concat of " + inputCount();
+    }
+
+    @Override
+    Shape outputShape(Shape[] in) {
+      int c = 0;
+      for (Shape x : in) {
+        c += x.c();
+      }
+      int[] dims = in[0].dims();
+      dims[1] = c;
+      return Shape.of(dims);
+    }
+
+    @Override
+    void run(Engine e, Tensor[] in, Tensor out, Scratch s) {
+      e.concat(Arrays.asList(in), out);
     }
   }
 

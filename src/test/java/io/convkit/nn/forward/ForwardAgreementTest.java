@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.convkit.engine.Engine;
 import io.convkit.engine.Engines;
 import io.convkit.engine.opencl.OpenClException;
+import io.convkit.nn.Act;
 import io.convkit.nn.Network;
+import io.convkit.nn.NetworkBuilder;
 import io.convkit.nn.models.InceptionResNetV2;
 import io.convkit.nn.models.Models;
 import io.convkit.nn.weights.NetworkWeights;
@@ -16,6 +18,7 @@ import io.convkit.pool.PoolKind;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.ConvCases;
+import io.convkit.testing.ChannelOpsCheck;
 import io.convkit.testing.Tolerance;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,7 +41,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * elements: {@code gamma(K+1) * max|x| + u|y|} (the sum's error over the divisor, which is at
  * least the number of elements summed, plus the final rounding), inside {@code bound(K, max|x|)}.
  * Max pooling: exact. Add of k tensors: each float add is correctly rounded, within
- * {@code bound(k-1, sum |x_j|)}. Host ops: the same code on the same input on every engine, so
+ * {@code bound(k-1, sum |x_j|)}. LRN and layer norm: {@link Tolerance}'s bounds from the window and the channel count.
+ * Concatenation: exact copies. Host ops: the same code on the same input on every engine, so
  * bit for bit. With each step within its bound on the exact inputs, an engine computes every
  * step as the reference does up to float32 rounding; an end-to-end bound would need each
  * network's condition number, which random weights do not keep small.
@@ -82,7 +86,27 @@ class ForwardAgreementTest {
         Arguments.of(Models.create("resnet18"), Shape.of(1, 3, 64, 64)),
         Arguments.of(Models.create("googlenet"), Shape.of(1, 3, 64, 64)),
         Arguments.of(InceptionResNetV2.blocks(11, false), Shape.of(1, 320, 11, 11)),
-        Arguments.of(InceptionResNetV2.blocks(11, true), Shape.of(1, 320, 11, 11)));
+        Arguments.of(InceptionResNetV2.blocks(11, true), Shape.of(1, 320, 11, 11)),
+        Arguments.of(convNeXtLike(), Shape.of(2, 3, 32, 32)));
+  }
+
+  /**
+   * ConvNeXt-T's layer kinds at a size the reference runs quickly: stem + layer norm, one block
+   * (depthwise 7x7, layer norm, pointwise up, GELU, pointwise down, layer scale, add), a
+   * downsample with its layer norm, and the head's layer norm on an N x C tensor.
+   */
+  static Network convNeXtLike() {
+    NetworkBuilder b = Network.builder("convnext_like", Shape.of(1, 3, 32, 32));
+    b.conv("stem", 24, 4, 4, 0).layerNorm("stem_ln");
+    String in = b.current();
+    b.conv("dw", 24, 7, 1, 3, 24, true).layerNorm("ln");
+    b.conv("pw1", 96, 1, 1, 0).act(Act.Kind.GELU);
+    b.conv("pw2", 24, 1, 1, 0).layerScale("gamma");
+    b.add("add", in, b.current());
+    b.layerNorm("downsample_ln").conv("downsample", 48, 2, 2, 0);
+    b.globalAvgPool().flatten().layerNorm("head_ln");
+    b.fc("fc", 10, true);
+    return b.build();
   }
 
   @ParameterizedTest(name = "{0} at {1}")
@@ -163,7 +187,14 @@ class ForwardAgreementTest {
           }
           within(at, expected, actual, ids.length - 1, 0, mag);
         }
-        case HOST -> assertArrayEquals(expected, actual, at);
+        case LRN -> ChannelOpsCheck.checkLrn(at, new ChannelOpsCheck.LrnCase(shapes[ids[0]],
+            ((Step.Lrn) s).spec(), 1), expected, actual);
+        case LAYER_NORM -> {
+          Step.LayerNorm ln = (Step.LayerNorm) s;
+          ChannelOpsCheck.checkLayerNorm(at, shapes[ids[0]], values[ids[0]], ln.gamma(),
+              ln.beta(), ln.eps(), expected, actual);
+        }
+        case CONCAT, HOST -> assertArrayEquals(expected, actual, at);
         default -> fail("unknown step kind " + s.kind());
       }
     } finally {

@@ -28,26 +28,6 @@ class HostOpsTest {
   }
 
   @Test
-  void lrnAcrossChannels() {
-    // 3 channels, 1 pixel, size 3: channel 1 sums all three squares (1 + 4 + 9 = 14); channel 0
-    // sums channels 0-1 (5); channel 2 sums 1-2 (13). y = x / (k + alpha/size * sum)^beta with
-    // k = 1, alpha = 3, beta = 1: 1/(1+5) , 2/(1+14), 3/(1+13).
-    float[] y = new float[3];
-    HostOps.lrn(new float[] {1, 2, 3}, 1, 3, 1, 3, 3, 1, 1, y);
-    assertArrayEquals(new float[] {1f / 6, 2f / 15, 3f / 14}, y, 1e-7f);
-  }
-
-  @Test
-  void concatInterleavesPerImage() {
-    // a: 2 images x 1 channel x 2 pixels, b: 2 images x 2 channels x 2 pixels
-    float[] a = {1, 2, 3, 4};
-    float[] b = {10, 11, 12, 13, 20, 21, 22, 23};
-    float[] y = new float[12];
-    HostOps.concat(new float[][] {a, b}, new int[] {1, 2}, 2, 2, y);
-    assertArrayEquals(new float[] {1, 2, 10, 11, 12, 13, 3, 4, 20, 21, 22, 23}, y);
-  }
-
-  @Test
   void seScaleMultipliesEachChannelBySigmoid() {
     // e = 0 -> 0.5; e = ln 3 -> 3/4
     float[] y = new float[4];
@@ -61,14 +41,6 @@ class HostOpsTest {
     float[] y = new float[4];
     HostOps.softmax(new float[] {0, (float) Math.log(3), 5, 5}, 2, 2, y);
     assertArrayEquals(new float[] {0.25f, 0.75f, 0.5f, 0.5f}, y, 1e-7f);
-  }
-
-  @Test
-  void layerNormOverChannels() {
-    // one pixel, channels [1, 3]: mean 2, variance 1 -> [-1, 1]; weight [2, 1], bias [0, 1]
-    float[] y = new float[2];
-    HostOps.layerNorm(new float[] {1, 3}, 1, 2, 1, new float[] {2, 1}, new float[] {0, 1}, 0, y);
-    assertArrayEquals(new float[] {-2, 2}, y, 1e-7f);
   }
 
   @Test
