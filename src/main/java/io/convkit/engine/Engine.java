@@ -136,7 +136,8 @@ public interface Engine extends Device, AutoCloseable {
 
   /**
    * An open tensor in argument {@code role} of {@code op}, of rank >= 2 (channels at dimension 1),
-   * else an {@link IllegalArgumentException} naming the op, the role and the value.
+   * else an {@link IllegalArgumentException} naming the op, the role and the value (closed: an
+   * {@link IllegalStateException}).
    */
   private static void checkChannels(String op, String role, Tensor t) {
     checkPresent(op, role, t);
@@ -151,7 +152,8 @@ public interface Engine extends Device, AutoCloseable {
       throw new IllegalArgumentException(op + ": the " + role + " is null");
     }
     if (t.isClosed()) {
-      throw new IllegalArgumentException(op + ": the " + role + " " + t + " is closed");
+      // like every use of a closed tensor: a state error, not a bad argument
+      throw new IllegalStateException(op + ": the " + role + " " + t + " is closed");
     }
   }
 
