@@ -6,6 +6,12 @@
 #undef VADD
 #undef VMAX
 #undef VMIN
+#undef VSUB
+#undef VMUL
+#undef VDIV
+#undef VABS
+#undef VSELECT_SIGN
+#undef VEXP
 #undef CK_FN
 #undef VSTORE_FIRST
 #undef VLOAD_FIRST

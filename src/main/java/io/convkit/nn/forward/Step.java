@@ -91,13 +91,16 @@ public abstract sealed class Step permits Step.ConvBacked, Step.Pool, Step.Add, 
 
   /**
    * A step that runs as a convolution on the engine ({@link Conv}, {@link Fc}): the layer's
-   * weights until the plan is built, then the {@link Conv2d} with the fused activation and, for
-   * Inception-ResNet's residual branches, the folded scale.
+   * weights until the plan is built, then the {@link Conv2d} with the fused activation and the
+   * folded scales: Inception-ResNet's residual scale ({@code scale}, one number) and ConvNeXt's
+   * layer scale ({@code channelScale}, one per output channel), both multiplied into the weights
+   * and bias of each output channel.
    */
   public abstract static sealed class ConvBacked extends Step permits Conv, Fc {
     Conv2d conv;
     Activation act = Activation.NONE;
     double scale = 1;
+    float[] channelScale;
     float[] weight;
     float[] bias;
     final io.convkit.conv.ConvSpec base;
@@ -124,7 +127,10 @@ public abstract sealed class Step permits Step.ConvBacked, Step.Pool, Step.Add, 
     }
   }
 
-  /** A convolution (BN folded in, a following ReLU/ReLU6 fused, an add's scale folded in). */
+  /**
+   * A convolution (BN folded in, a following activation fused, an add's scale or a layer scale
+   * folded in).
+   */
   public static final class Conv extends ConvBacked {
     Conv(String name, int in, int out, io.convkit.conv.ConvSpec base, float[] weight,
         float[] bias) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.convkit.conv.Activation;
 import io.convkit.engine.Engine;
 import io.convkit.engine.Engines;
 import io.convkit.engine.opencl.OpenClException;
@@ -150,7 +151,7 @@ class ForwardAgreementTest {
             for (float v : values[ids[0]]) {
               max = Math.max(max, Math.abs(v));
             }
-            within(at, expected, actual, k, max, null);
+            within(at, expected, actual, k, max, null, Activation.NONE);
           }
         }
         case ADD -> {
@@ -161,7 +162,7 @@ class ForwardAgreementTest {
               mag[q] += Math.abs(v[q]);
             }
           }
-          within(at, expected, actual, ids.length - 1, 0, mag);
+          within(at, expected, actual, ids.length - 1, 0, mag, ((Step.Add) s).act);
         }
         case HOST -> assertArrayEquals(expected, actual, at);
         default -> fail("unknown step kind " + s.kind());
@@ -176,11 +177,11 @@ class ForwardAgreementTest {
   }
 
   private static void within(String at, float[] expected, float[] actual, int k, double m,
-      double[] perElement) {
+      double[] perElement, Activation act) {
     assertEquals(expected.length, actual.length, at);
     for (int i = 0; i < expected.length; i++) {
       double diff = Math.abs((double) expected[i] - actual[i]);
-      double tol = Tolerance.bound(k, perElement == null ? m : perElement[i]);
+      double tol = Tolerance.bound(k, perElement == null ? m : perElement[i], act);
       if (!(diff <= tol)) {
         fail(String.format("%s: output %d is %s, reference %s, |diff| %.3g > bound %.3g", at, i,
             actual[i], expected[i], diff, tol));
