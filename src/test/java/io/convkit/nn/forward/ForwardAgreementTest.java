@@ -83,7 +83,10 @@ class ForwardAgreementTest {
         Arguments.of(Models.create("resnet18"), Shape.of(1, 3, 64, 64)),
         Arguments.of(Models.create("googlenet"), Shape.of(1, 3, 64, 64)),
         Arguments.of(InceptionResNetV2.blocks(11, false), Shape.of(1, 320, 11, 11)),
-        Arguments.of(InceptionResNetV2.blocks(11, true), Shape.of(1, 320, 11, 11)));
+        Arguments.of(InceptionResNetV2.blocks(11, true), Shape.of(1, 320, 11, 11)),
+        // fused swish, SE sigmoid and GELU; ConvNeXt's folded layer scale
+        Arguments.of(Models.create("efficientnet_b0"), Shape.of(1, 3, 32, 32)),
+        Arguments.of(Models.create("convnext_tiny"), Shape.of(1, 3, 32, 32)));
   }
 
   @ParameterizedTest(name = "{0} at {1}")
