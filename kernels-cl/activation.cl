@@ -1,22 +1,37 @@
 // Prepended to every kernel that ends in an epilogue. The codes are io.convkit.conv.Activation's:
-// 0 none, 1 ReLU, 2 ReLU6. A run-time argument, not a build option: one program serves all three,
-// and the branch is uniform across a launch.
+// 0 none, 1 ReLU, 2 ReLU6, 3 sigmoid, 4 swish (x * sigmoid(x)), 5 GELU (the erf form). A run-time
+// argument, not a build option: one program serves all of them, and the branch is uniform across
+// a launch. The float8 form applies the same scalar definitions per component.
+
+// 1 / (1 + e^-v): exp overflows to +Inf for v < -88.7 and 1 / Inf is 0, never NaN.
+inline float ck_sigmoid(float v) {
+  return 1.0f / (1.0f + exp(-v));
+}
+
+// v * Phi(v), Phi(v) = erfc(-v / sqrt 2) / 2: erfc keeps the negative tail's digits, where
+// 1 + erf would subtract nearly equal numbers (GELU(-10) is ~-8e-23, not rounding noise).
+inline float ck_gelu(float v) {
+  return v * 0.5f * erfc(-v * 0.70710678118654752f);
+}
+
 inline float ck_activate(float v, int act) {
-  if (act == 1) {
-    return fmax(v, 0.0f);
+  switch (act) {
+    case 1: return fmax(v, 0.0f);
+    case 2: return fmin(fmax(v, 0.0f), 6.0f);
+    case 3: return ck_sigmoid(v);
+    case 4: return v * ck_sigmoid(v);
+    case 5: return ck_gelu(v);
+    default: return v;
   }
-  if (act == 2) {
-    return fmin(fmax(v, 0.0f), 6.0f);
-  }
-  return v;
 }
 
 inline float8 ck_activate8(float8 v, int act) {
-  if (act == 1) {
-    return fmax(v, (float8)(0.0f));
+  switch (act) {
+    case 0: return v;
+    case 1: return fmax(v, (float8)(0.0f));
+    case 2: return fmin(fmax(v, (float8)(0.0f)), (float8)(6.0f));
+    case 3: return (float8)(1.0f) / ((float8)(1.0f) + exp(-v));
+    case 4: return v / ((float8)(1.0f) + exp(-v));
+    default: return v * (float8)(0.5f) * erfc(-v * (float8)(0.70710678118654752f));
   }
-  if (act == 2) {
-    return fmin(fmax(v, (float8)(0.0f)), (float8)(6.0f));
-  }
-  return v;
 }

@@ -63,29 +63,8 @@ void ck_im2col(const float* in, int C, int H, int W, int R, int S,
                   col + (long)k0 * OH * OW);
 }
 
-void ck_bias_act(float* y, const float* bias, int N, int m0, int m1, int act) {
-  ck_bias_act_block(y, N, N, bias, m0, m1, act);
-}
-
-void ck_bias_act_block(float* y, long long ldy, int N, const float* bias, int m0, int m1,
-                       int act) {
-  for (int m = m0; m < m1; m++) {
-    float* CK_RESTRICT row = y + m * ldy;
-    const float b = bias ? bias[m] : 0.0f;
-    if (act == 0) {
-      if (bias) for (int i = 0; i < N; i++) row[i] += b;
-    } else if (act == 1) {
-      for (int i = 0; i < N; i++) { float v = row[i] + b; row[i] = v > 0.0f ? v : 0.0f; }
-    } else {
-      for (int i = 0; i < N; i++) {
-        float v = row[i] + b; v = v > 0.0f ? v : 0.0f; row[i] = v < 6.0f ? v : 6.0f;
-      }
-    }
-  }
-}
-
-void ck_connection_table(const float* col, int N, const int* start, const int* row, const float* w,
-                         const float* bias, float* out, int act, int o0, int o1) {
+void ck_connection_table(int isa, const float* col, int N, const int* start, const int* row,
+                         const float* w, const float* bias, float* out, int act, int o0, int o1) {
   for (int o = o0; o < o1; o++) {
     float* CK_RESTRICT y = out + (long)o * N;
     const float b = bias ? bias[o] : 0.0f;
@@ -96,7 +75,7 @@ void ck_connection_table(const float* col, int N, const int* start, const int* r
       for (int i = 0; i < N; i++) y[i] += wj * x[i];
     }
   }
-  ck_bias_act(out, NULL, N, o0, o1, act);
+  if (act != 0) ck_bias_act_block(isa, out, N, N, NULL, o0, o1, act);
 }
 
 /* Depthwise scratch: the phase-split copy of one input channel, a zero row, an output-row tail. */

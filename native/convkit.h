@@ -7,7 +7,8 @@
  *
  * isa: 0 = portable C (GCC vector extensions, any x86-64), 1 = AVX2+FMA. Callers pass the value
  * they resolved once with ck_best_isa(); tests force 0 to cover the fallback.
- * act: 0 = none, 1 = ReLU, 2 = ReLU6.
+ * act: 0 = none, 1 = ReLU, 2 = ReLU6, 3 = sigmoid, 4 = swish (x * sigmoid(x)), 5 = GELU (erf form);
+ * every kernel applies it through kernels/epilogue8.inc's act8.
  */
 #ifndef CONVKIT_H
 #define CONVKIT_H
@@ -29,12 +30,10 @@ void ck_im2col(const float* in, int C, int H, int W, int R, int S,
 void ck_im2col_block(const float* in, int C, int H, int W, int R, int S, int sh, int sw, int pt,
                      int pl, int dh, int dw, int OW, int k0, int k1, int oy0, int oy1, float* col);
 
-/* y[m][n] = act(y[m][n] + bias[m]) for rows [m0, m1); bias may be NULL. */
-void ck_bias_act(float* y, const float* bias, int N, int m0, int m1, int act);
-
-/* The same on a block: rows [m0, m1) of y (leading dimension ldy), columns [0, cols). */
-void ck_bias_act_block(float* y, long long ldy, int cols, const float* bias, int m0, int m1,
-                       int act);
+/* y[m][n] = act(y[m][n] + bias[m]) on a block: rows [m0, m1) of y (leading dimension ldy),
+ * columns [0, cols); bias may be NULL. */
+void ck_bias_act_block(int isa, float* y, long long ldy, int cols, const float* bias, int m0,
+                       int m1, int act);
 
 /* Depthwise convolution of one image: in [C][H][W], wt [C*mult][R][S], out [C*mult][OH][OW],
  * output channels [oc0, oc1). scratch holds ck_depthwise_scratch_floats(...) floats.
@@ -59,8 +58,8 @@ void ck_conv_smallm(int isa, const float* in, int C, int H, int W, const float* 
 
 /* Sparse channel connections (LeNet-5 C3) on an unfolded image col[Cin*R*S][N]: output o is
  * bias[o] + sum over j in [start[o], start[o+1]) of w[j] * col[row[j]], then act; outputs [o0, o1). */
-void ck_connection_table(const float* col, int N, const int* start, const int* row, const float* w,
-                         const float* bias, float* out, int act, int o0, int o1);
+void ck_connection_table(int isa, const float* col, int N, const int* start, const int* row,
+                         const float* w, const float* bias, float* out, int act, int o0, int o1);
 
 /* Max (avg = 0) or average (avg = 1) pooling of planes [p0, p1) of an NCHW tensor, plane p being
  * in + p*H*W -> out + p*OH*OW (a plane per image and channel). Window kh x kw (a global pool

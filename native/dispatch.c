@@ -1,6 +1,11 @@
 /* The one place that picks an ISA variant for each vectorised kernel. */
 #include "convkit.h"
 
+void ck_bias_act_block(int isa, float* y, long long ldy, int cols, const float* bias, int m0,
+                       int m1, int act) {
+  (isa == 1 ? ck_bias_act_block_avx2 : ck_bias_act_block_portable)(y, ldy, cols, bias, m0, m1, act);
+}
+
 void ck_depthwise(int isa, const float* in, int C, int H, int W, const float* wt, const float* bias,
                   float* out, int mult, int R, int S, int sh, int sw, int pt, int pl, int dh, int dw,
                   int OH, int OW, int act, int oc0, int oc1, float* scratch) {

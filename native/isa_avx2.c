@@ -5,6 +5,7 @@
 #pragma GCC target("avx2,fma")
 #include "kernels/vec8_avx2.h"
 #include "kernels/epilogue8.inc"
+#include "kernels/bias_act.inc"
 #include "kernels/depthwise.inc"
 #include "kernels/conv_smallm_4x24.inc"
 #include "kernels/pool.inc"

@@ -11,6 +11,35 @@
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VDIV(a, b) _mm256_div_ps((a), (b))
 #define VSQRT(a) _mm256_sqrt_ps(a)
+#define VABS(a) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), (a))
+/* Per lane: if_neg where s has its sign bit set (negative, -0.0 included), else if_nonneg. */
+#define VSELECT_SIGN(s, if_nonneg, if_neg) _mm256_blendv_ps((if_nonneg), (if_neg), (s))
+#define VEXP(x) ck_exp8_avx2(x)
+/* e^x per lane. x = n*ln2 + r with n = round(x*log2(e)) and |r| <= ln2/2 (a little more at the
+ * clamps); e^r by its Taylor series to degree 7 (truncation < 6e-9 relative, below float
+ * rounding); 2^n placed straight into the exponent bits. ln2 is split into a high part with few
+ * significant bits (n*hi is exact) and the low remainder, so r carries no cancellation error.
+ * x is clamped to [-88.5, 88.37] and n to [-127, 127]: the top stays finite (~2.5e38, never Inf);
+ * at the bottom n = -127 makes the exponent field 0, so e^x for x below about -87.7 is exactly
+ * 0 (where the true value is subnormal or less), and huge |x| never turns into Inf * 0 = NaN. */
+static inline __m256 ck_exp8_avx2(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.5f)), _mm256_set1_ps(88.37f));
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  n = _mm256_min_ps(_mm256_max_ps(n, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
 #define CK_FN(name) name##_avx2
 /* Stores lanes [0, n), 0 < n < 8, with a mask: no write past them, no scalar tail loop. */
 static const int ck_avx2_mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};

@@ -1,5 +1,6 @@
 /* The 8-lane vector ops for the portable variants: GCC vector extensions, which the compiler
  * lowers to whatever the base target has (two SSE registers on plain x86-64). No FMA. */
+#include <math.h>
 #include <string.h>
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef float ck_pv8 __attribute__((vector_size(32)));
@@ -7,6 +8,7 @@ typedef int ck_pi8 __attribute__((vector_size(32)));
 static inline ck_pv8 ck_pv8_load(const float* p) { ck_pv8 v; memcpy(&v, p, 32); return v; }
 static inline void ck_pv8_store(float* p, ck_pv8 v) { memcpy(p, &v, 32); }
 static inline ck_pv8 ck_pv8_set1(float x) { ck_pv8 z = {0, 0, 0, 0, 0, 0, 0, 0}; return z + x; }
+static inline ck_pi8 ck_pv8_set1_bits(int b) { ck_pi8 z = {0, 0, 0, 0, 0, 0, 0, 0}; return z + b; }
 static inline ck_pv8 ck_pv8_max(ck_pv8 a, ck_pv8 b) {
   ck_pi8 m = a > b; return (ck_pv8)(((ck_pi8)a & m) | ((ck_pi8)b & ~m));
 }
@@ -32,6 +34,23 @@ static inline ck_pv8 ck_pv8_sqrt(ck_pv8 a) {
   return ck_pv8_load(t);
 }
 #define VSQRT(a) ck_pv8_sqrt(a)
+static inline ck_pv8 ck_pv8_abs(ck_pv8 a) {
+  return (ck_pv8)((ck_pi8)a & ck_pv8_set1_bits(0x7fffffff));
+}
+#define VABS(a) ck_pv8_abs(a)
+static inline ck_pv8 ck_pv8_select_sign(ck_pv8 s, ck_pv8 if_nonneg, ck_pv8 if_neg) {
+  ck_pi8 m = (ck_pi8)s < 0; /* the sign bit, as the AVX2 blend reads it */
+  return (ck_pv8)(((ck_pi8)if_neg & m) | ((ck_pi8)if_nonneg & ~m));
+}
+#define VSELECT_SIGN(s, if_nonneg, if_neg) ck_pv8_select_sign((s), (if_nonneg), (if_neg))
+/* e^x per lane with libm's expf. (act8 only exponentiates numbers <= 0: no overflow.) */
+static inline ck_pv8 ck_pv8_exp(ck_pv8 x) {
+  float t[8];
+  memcpy(t, &x, 32);
+  for (int i = 0; i < 8; i++) t[i] = expf(t[i]);
+  return ck_pv8_load(t);
+}
+#define VEXP(x) ck_pv8_exp(x)
 static inline void ck_pv8_store_first(float* p, ck_pv8 v, int n) {
   float tmp[8];
   memcpy(tmp, &v, 32);

@@ -10,6 +10,9 @@
 #undef VMUL
 #undef VDIV
 #undef VSQRT
+#undef VABS
+#undef VSELECT_SIGN
+#undef VEXP
 #undef CK_FN
 #undef VSTORE_FIRST
 #undef VLOAD_FIRST

@@ -10,6 +10,9 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_a;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_direct;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_forward_primitive_desc_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_cpu;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_gelu_erf;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_logistic;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_swish;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_clip;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_relu;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_engine_create;
@@ -143,7 +146,8 @@ public final class OneDnnConv implements AutoCloseable {
    * A forward-inference convolution primitive for {@code spec} on an NCHW input of shape
    * {@code input}, with dense weights {@code [out][in/groups][kh][kw]} and the bias (null when the
    * spec has none). The fused activation becomes a oneDNN eltwise post-op (RELU: relu with
-   * slope 0; RELU6: clip to [0, 6]). Connection-table specs are not supported.
+   * slope 0; RELU6: clip to [0, 6]; SIGMOID: logistic; SWISH: swish with alpha 1; GELU:
+   * gelu_erf). Connection-table specs are not supported.
    */
   public OneDnnConv(ConvSpec spec, Shape input, float[] weights, float[] bias, boolean bestLayout) {
     if (spec == null || input == null) {
@@ -211,21 +215,26 @@ public final class OneDnnConv implements AutoCloseable {
     dnnl_primitive_attr attr = new dnnl_primitive_attr();
     check(dnnl_primitive_attr_create(attr), "primitive_attr_create");
     onClose(() -> dnnl_primitive_attr_destroy(attr));
-    switch (s.activation()) {
-      case NONE -> { }
-      case RELU, RELU6 -> {
-        dnnl_post_ops ops = new dnnl_post_ops();
-        check(dnnl_post_ops_create(ops), "post_ops_create");
-        onClose(() -> dnnl_post_ops_destroy(ops));
-        if (s.activation() == io.convkit.conv.Activation.RELU) {
-          check(dnnl_post_ops_append_eltwise(ops, dnnl_eltwise_relu, 0f, 0f), "append relu");
-        } else {
-          check(dnnl_post_ops_append_eltwise(ops, dnnl_eltwise_clip, 0f, 6f), "append clip");
-        }
-        check(dnnl_primitive_attr_set_post_ops(attr, ops), "attr_set_post_ops");
+    if (s.activation() != io.convkit.conv.Activation.NONE) {
+      dnnl_post_ops ops = new dnnl_post_ops();
+      check(dnnl_post_ops_create(ops), "post_ops_create");
+      onClose(() -> dnnl_post_ops_destroy(ops));
+      switch (s.activation()) {
+        case RELU -> check(dnnl_post_ops_append_eltwise(ops, dnnl_eltwise_relu, 0f, 0f),
+            "append relu");
+        case RELU6 -> check(dnnl_post_ops_append_eltwise(ops, dnnl_eltwise_clip, 0f, 6f),
+            "append clip");
+        case SIGMOID -> check(dnnl_post_ops_append_eltwise(ops, dnnl_eltwise_logistic, 0f, 0f),
+            "append logistic");
+        // oneDNN's swish is x * sigmoid(alpha * x).
+        case SWISH -> check(dnnl_post_ops_append_eltwise(ops, dnnl_eltwise_swish, 1f, 0f),
+            "append swish");
+        case GELU -> check(dnnl_post_ops_append_eltwise(ops, dnnl_eltwise_gelu_erf, 0f, 0f),
+            "append gelu_erf");
+        default -> throw new IllegalArgumentException(s.name() + ": activation "
+            + s.activation() + " has no oneDNN post-op here");
       }
-      default -> throw new IllegalArgumentException(s.name() + ": activation " + s.activation()
-          + " has no oneDNN post-op here");
+      check(dnnl_primitive_attr_set_post_ops(attr, ops), "attr_set_post_ops");
     }
 
     // The convolution. oneDNN counts dilation from 0 (0 = dense), we from 1.

@@ -37,7 +37,7 @@ public final class ConvkitNative {
       int S, int sh, int sw, int pt, int pl, int dh, int dw, int OW, int k0, int k1, int oy0,
       int oy1, FloatPointer col);
 
-  public static native void ck_bias_act_block(FloatPointer y, long ldy, int cols,
+  public static native void ck_bias_act_block(int isa, FloatPointer y, long ldy, int cols,
       @Const FloatPointer bias, int m0, int m1, int act);
 
   public static native int ck_depthwise_variant(int R, int S, int sh, int sw, int dh, int dw,
@@ -60,7 +60,7 @@ public final class ConvkitNative {
       int S, int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW, int act, int t0,
       int t1, FloatPointer scratch);
 
-  public static native void ck_connection_table(@Const FloatPointer col, int N,
+  public static native void ck_connection_table(int isa, @Const FloatPointer col, int N,
       @Const IntPointer start, @Const IntPointer row, @Const FloatPointer w,
       @Const FloatPointer bias, FloatPointer out, int act, int o0, int o1);
 

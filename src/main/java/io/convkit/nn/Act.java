@@ -4,7 +4,10 @@ import io.convkit.conv.Activation;
 import io.convkit.tensor.Shape;
 import java.util.List;
 
-/** An element-wise activation. ReLU and ReLU6 can fuse into the preceding conv's epilogue. */
+/**
+ * An element-wise activation. All but tanh can fuse into the preceding conv's (or add's)
+ * epilogue.
+ */
 public final class Act implements Layer {
   /** The activation functions the networks use. */
   public enum Kind {
@@ -15,7 +18,10 @@ public final class Act implements Layer {
       return switch (this) {
         case RELU -> Activation.RELU;
         case RELU6 -> Activation.RELU6;
-        default -> null;
+        case SIGMOID -> Activation.SIGMOID;
+        case SWISH -> Activation.SWISH;
+        case GELU -> Activation.GELU;
+        case TANH -> null;
       };
     }
   }

@@ -70,7 +70,7 @@ class FuzzTest {
         .groups(groups)
         .strict(r.nextInt(10) == 0)
         .bias(r.nextBoolean())
-        .activation(Activation.values()[r.nextInt(3)]);
+        .activation(Activation.values()[r.nextInt(Activation.values().length)]);
     if (r.nextInt(10) == 0 && in > 0 && out > 0) {
       boolean[][] t = new boolean[out + (r.nextInt(20) == 0 ? 1 : 0)][in];
       for (boolean[] row : t) {

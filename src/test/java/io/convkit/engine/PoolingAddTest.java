@@ -10,6 +10,7 @@ import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.ConvCases;
+import io.convkit.testing.Tolerance;
 import io.convkit.testing.CpuVariants;
 import io.convkit.testing.PoolCases;
 import io.convkit.testing.PoolCheck;
@@ -211,10 +212,11 @@ class PoolingAddTest {
   /**
    * One float addition is correctly rounded (IEEE 754) and so is the reference's (float64 sum
    * rounded once: double rounding is innocuous for + when 53 >= 2*24 + 2); ReLU and ReLU6 are
-   * exact. So every engine must match the reference bit for bit.
+   * exact. So with those every engine must match the reference bit for bit; sigmoid, swish and
+   * GELU within their evaluation budget ({@link Tolerance#assertAddClose}).
    */
   @TestFactory
-  Stream<DynamicTest> addMatchesTheReferenceExactly() {
+  Stream<DynamicTest> addMatchesTheReference() {
     List<DynamicTest> tests = new ArrayList<>();
     int[][] shapes = {{1}, {7}, {8}, {9}, {17}, {1000003}, {2, 3, 5, 7}, {1, 64, 28, 28}};
     for (int[] dims : shapes) {
@@ -236,15 +238,15 @@ class PoolingAddTest {
       try (Tensor ta = Tensor.of(a, shape.dims()); Tensor tb = Tensor.of(b, shape.dims())) {
         try (Tensor y = nans(shape)) {
           e.add(ta, tb, y, act);
-          assertArrayEquals(expected, y.toArray(), e.name() + " " + act);
+          Tolerance.assertAddClose(e.name() + " " + act, act, a, b, expected, y.toArray());
         }
         // In place: y is a, then y is b (b still holds its input, a the result).
         e.add(ta, tb, ta, act);
-        assertArrayEquals(expected, ta.toArray(), e.name() + " " + act + " into a");
+        Tolerance.assertAddClose(e.name() + " " + act + " into a", act, a, b, expected, ta.toArray());
         assertArrayEquals(b, tb.toArray(), e.name() + " " + act + " left b alone");
         ta.copyFrom(a);
         e.add(ta, tb, tb, act);
-        assertArrayEquals(expected, tb.toArray(), e.name() + " " + act + " into b");
+        Tolerance.assertAddClose(e.name() + " " + act + " into b", act, a, b, expected, tb.toArray());
         assertArrayEquals(a, ta.toArray(), e.name() + " " + act + " left a alone");
       }
     }

@@ -68,6 +68,30 @@ public final class ConvCases {
         .activation(Activation.RELU6).name("pw_row").build(), Shape.of(1, 16, 1, 9), 24));
     c.add(new Case("pointwise 64->96 batch 4", ConvSpec.builder(64, 96, 1, 1).bias(true)
         .activation(Activation.RELU).name("pw").build(), Shape.of(4, 64, 9, 11), 21));
+    // The transcendental activations on every kind of epilogue: GEMM (blocked and by channels,
+    // whole vectors and a masked tail), small-M tiles, depthwise (row and flat paths), table.
+    c.add(new Case("EfficientNet-like depthwise 3x3 on 14x14, swish", ConvSpec.builder(40, 40, 3,
+        3).padding(1).groups(40).bias(true).activation(Activation.SWISH).name("dw_swish").build(),
+        Shape.of(1, 40, 14, 14), 25));
+    c.add(new Case("depthwise 5x5 s2 on 37x37, swish", ConvSpec.builder(8, 8, 5, 5).stride(2)
+        .padding(2).groups(8).bias(true).activation(Activation.SWISH).name("dw5_swish").build(),
+        Shape.of(1, 8, 37, 37), 26));
+    c.add(new Case("SE expand FC 10->40, sigmoid", ConvSpec.builder(10, 40, 1, 1).bias(true)
+        .activation(Activation.SIGMOID).name("se_sigmoid").build(), Shape.of(1, 10, 1, 1), 27));
+    c.add(new Case("ConvNeXt-like pointwise 24->96 on 7x7, GELU", ConvSpec.builder(24, 96, 1, 1)
+        .bias(true).activation(Activation.GELU).name("pw_gelu").build(), Shape.of(2, 24, 7, 7),
+        28));
+    c.add(new Case("dense 3x3 16->24 on 19x19, GELU", ConvSpec.builder(16, 24, 3, 3).padding(1)
+        .bias(true).activation(Activation.GELU).name("dense_gelu").build(),
+        Shape.of(1, 16, 19, 19), 29));
+    c.add(new Case("g8 3x3 on 11x11, sigmoid", ConvSpec.builder(32, 32, 3, 3).padding(1)
+        .groups(8).activation(Activation.SIGMOID).name("g8_sigmoid").build(),
+        Shape.of(1, 32, 11, 11), 30));
+    c.add(new Case("LeNet-5 C3 table, swish", ConvSpec.builder(6, 16, 5, 5).connections(lenetC3())
+        .bias(true).activation(Activation.SWISH).name("lenet_c3_swish").build(),
+        Shape.of(1, 6, 14, 14), 31));
+    c.add(new Case("FC 300->37, batch 3, GELU", ConvSpec.builder(300, 37, 1, 1).bias(true)
+        .activation(Activation.GELU).name("fc_gelu").build(), Shape.of(3, 300, 1, 1), 32));
     return c;
   }
 
@@ -144,7 +168,7 @@ public final class ConvCases {
           .padding(r.nextInt(4), r.nextInt(4), r.nextInt(4), r.nextInt(4))
           .groups(groups)
           .bias(r.nextBoolean())
-          .activation(Activation.values()[r.nextInt(3)]);
+          .activation(Activation.values()[r.nextInt(Activation.values().length)]);
       if (table != null) {
         b.connections(table);
       }

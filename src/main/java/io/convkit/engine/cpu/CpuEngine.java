@@ -216,7 +216,8 @@ public final class CpuEngine implements Engine {
               at(out, (long) g * m * n + first), n);
         }
         if (c.epilogue) {
-          ConvkitNative.ck_bias_act_block(at(out, first), n, cols, c.bias, 0, c.outC, c.act);
+          ConvkitNative.ck_bias_act_block(isa.code(), at(out, first), n, cols, c.bias, 0, c.outC,
+              c.act);
         }
         r += oy1 - oy0;
       }
@@ -247,7 +248,7 @@ public final class CpuEngine implements Engine {
       }
       if (c.epilogue) {
         for (int image = 0; image < c.batch; image++) {
-          ConvkitNative.ck_bias_act_block(c.out(image), n, n, c.bias, m0, m1, c.act);
+          ConvkitNative.ck_bias_act_block(isa.code(), c.out(image), n, n, c.bias, m0, m1, c.act);
         }
       }
     });
@@ -313,7 +314,7 @@ public final class CpuEngine implements Engine {
         FloatPointer col = at(ws, worker * wsPerImage);
         for (int n = n0; n < n1; n++) {
           im2col(c, n, col, 0, rows);
-          ConvkitNative.ck_connection_table(col, cols, w.sparseStart(), w.sparseRow(),
+          ConvkitNative.ck_connection_table(isa.code(), col, cols, w.sparseStart(), w.sparseRow(),
               w.sparseWeight(), c.bias, c.out(n), c.act, 0, c.outC);
         }
       });
@@ -323,8 +324,9 @@ public final class CpuEngine implements Engine {
     for (int n = 0; n < c.batch; n++) {
       int image = n;
       pool.parallelFor(rows, (k0, k1, worker) -> im2col(c, image, col, k0, k1));
-      pool.parallelFor(c.outC, (o0, o1, worker) -> ConvkitNative.ck_connection_table(col, cols,
-          w.sparseStart(), w.sparseRow(), w.sparseWeight(), c.bias, c.out(image), c.act, o0, o1));
+      pool.parallelFor(c.outC, (o0, o1, worker) -> ConvkitNative.ck_connection_table(isa.code(),
+          col, cols, w.sparseStart(), w.sparseRow(), w.sparseWeight(), c.bias, c.out(image), c.act,
+          o0, o1));
     }
   }
 

@@ -41,20 +41,26 @@ import java.util.Map;
  * <ul>
  *   <li>A batch norm right after a conv is folded into it ({@link BnFold}); any other batch norm
  *       runs as a per-channel affine on the host.</li>
- *   <li>A ReLU or ReLU6 is fused into the conv, FC or add that produces its input, when that
- *       output feeds nothing else (through folded BNs and dropouts).</li>
+ *   <li>A ReLU, ReLU6, sigmoid, swish or GELU is fused into the conv, FC or add that produces its
+ *       input, when that output feeds nothing else (through folded BNs and dropouts); tanh, and
+ *       any activation without such a producer, runs on the host.</li>
  *   <li>Inception-ResNet's scaled residual {@code x + s * r}: {@code s} is folded into the conv
  *       that produces {@code r} when {@code r} feeds only the add; otherwise a host scale.</li>
+ *   <li>ConvNeXt's layer scale (gamma per channel) is folded into the weights and bias of the
+ *       conv that produces its input (no activation, feeding nothing else); otherwise a host
+ *       per-channel multiply.</li>
  *   <li>A fully connected layer is a 1x1 conv on the input viewed as {@code [N, C*H*W, 1, 1]}.</li>
- *   <li>Squeeze-and-excitation: global average pool and its two FCs on the engine (1x1 convs),
- *       the sigmoid and channel scaling on the host.</li>
+ *   <li>Squeeze-and-excitation: global average pool and its two FCs on the engine (1x1 convs;
+ *       the inner activation fused into the reduce FC, the sigmoid into the expand FC), then the
+ *       channel multiply on the engine ({@link Step.ScaleChannels}).</li>
  *   <li>LRN, layer norm (gamma and beta put on the engine once per pass) and channel
  *       concatenation run on the engine ({@link Step.Lrn}, {@link Step.LayerNorm},
  *       {@link Step.Concat}). A concat copies its inputs: producers do not yet write straight
  *       into channel slices of its output.</li>
- *   <li>Flatten, dropout, folded BNs and fused activations are aliases (no step).</li>
- *   <li>Everything else (softmax, unfolded batch norm, layer scale, standalone activations, SE's
- *       sigmoid and scaling, LeNet-5's subsampling and RBF, residual scales that do not fold)
+ *   <li>Flatten, dropout, folded BNs, fused activations and folded layer scales are aliases (no
+ *       step).</li>
+ *   <li>Everything else (softmax, unfolded batch norm, a layer scale that does not fold,
+ *       standalone activations, LeNet-5's subsampling and RBF, residual scales that do not fold)
  *       runs as {@link HostOps} on host arrays.</li>
  * </ul>
  */
@@ -206,8 +212,16 @@ public final class ForwardPlan implements AutoCloseable {
           LN_EPS));
     } else if (l instanceof LayerScale) {
       float[] g = w(name, "weight");
-      add(n, host(name, n, "layerscale", same(), (x, s, y, ys) -> HostOps.channelAffine(x[0],
-          s[0].dim(0), s[0].dim(1), hw(s[0]), g, null, y)));
+      Step p = fusableProducer(n.inputs().get(0));
+      if (p instanceof Step.ConvBacked c && activation(c) == Activation.NONE
+          && c.channelScale == null && !c.base.hasConnections()
+          && c.base.outChannels() == g.length) {
+        c.channelScale = g;
+        alias(n);
+      } else {
+        add(n, host(name, n, "layerscale", same(), (x, s, y, ys) -> HostOps.channelAffine(x[0],
+            s[0].dim(0), s[0].dim(1), hw(s[0]), g, null, y)));
+      }
     } else if (l instanceof Subsampling sub) {
       float[] coeff = w(name, "weight");
       float[] bias = w(name, "bias");
@@ -246,7 +260,8 @@ public final class ForwardPlan implements AutoCloseable {
 
   /**
    * SE on the engine where it can be: global average pool, the reduce FC (its inner activation
-   * fused when it is ReLU, else on the host), the expand FC; then sigmoid and scaling on the host.
+   * fused when it has an epilogue code, else on the host), the expand FC with the sigmoid fused,
+   * then the channel multiply.
    */
   private void squeezeExcite(Network.Node n, SqueezeExcite se) {
     String name = n.name();
@@ -268,17 +283,16 @@ public final class ForwardPlan implements AutoCloseable {
     }
     Step.Conv expand = new Step.Conv(name + "/expand", r, newValue(), se.expand(),
         w(name, "expand.weight"), w(name, "expand.bias"));
+    expand.act = Activation.SIGMOID;
     steps.add(expand);
-    add(n, new Step.Host(name, new int[] {x, expand.output()}, newValue(), "se scale",
-        in -> in[0], (a, s, y, ys) -> HostOps.seScale(a[0], a[1], s[0].n(), s[0].c(), hw(s[0]),
-        y)));
+    add(n, new Step.ScaleChannels(name, x, expand.output(), newValue()));
   }
 
   /** {@code in0 + s * (in1 + ...)}: folds s into the residual's conv, or scales on the host. */
   private void scaleResiduals(Network.Node n, double scale, int[] ins) {
     for (int i = 1; i < ins.length; i++) {
       Step p = fusableProducer(n.inputs().get(i));
-      if (p instanceof Step.Conv c && c.act == Activation.NONE && c.scale == 1) {
+      if (p instanceof Step.Conv c && activation(c) == Activation.NONE) {
         c.scale = scale;
       } else {
         Step s = new Step.Host(n.name() + "/scale" + i, new int[] {ins[i]}, newValue(), "scale "
@@ -309,9 +323,10 @@ public final class ForwardPlan implements AutoCloseable {
     }
   }
 
+  /** The step's fused activation; null when nothing more may fuse (a scale is folded in). */
   private static Activation activation(Step s) {
     if (s instanceof Step.ConvBacked c) {
-      return c.scale == 1 ? c.act : null;
+      return c.scale == 1 && c.channelScale == null ? c.act : null;
     } else if (s instanceof Step.Add a) {
       return a.act;
     }
@@ -331,9 +346,10 @@ public final class ForwardPlan implements AutoCloseable {
     if (s instanceof Step.ConvBacked c) {
       float[] w = c.weight;
       float[] b = c.bias;
-      if (c.scale != 1) {
-        w = scaled(w, c.scale);
-        b = b == null ? null : scaled(b, c.scale);
+      if (c.scale != 1 || c.channelScale != null) {
+        int out = c.base.outChannels();
+        w = scaled(w, c.scale, c.channelScale, out);
+        b = b == null ? null : scaled(b, c.scale, c.channelScale, out);
       }
       ConvSpec spec = c.base;
       if (b != null && !spec.hasBias()) {
@@ -345,10 +361,16 @@ public final class ForwardPlan implements AutoCloseable {
     }
   }
 
-  private static float[] scaled(float[] a, double s) {
+  /**
+   * {@code a} (weights [out][...] or a bias [out]) with output channel o's values times
+   * {@code s * perChannel[o]} (perChannel may be null), the product in double, rounded once.
+   */
+  private static float[] scaled(float[] a, double s, float[] perChannel, int out) {
     float[] r = new float[a.length];
+    int per = a.length / out;
     for (int i = 0; i < a.length; i++) {
-      r[i] = (float) (a[i] * s);
+      double f = perChannel == null ? s : s * perChannel[i / per];
+      r[i] = (float) (a[i] * f);
     }
     return r;
   }

@@ -3,11 +3,12 @@ package io.convkit.nn.forward;
 import io.convkit.nn.Act;
 
 /**
- * The network operations the forward pass runs on the host, as plain Java loops on host arrays
- * (NCHW, batch first): standalone activations, squeeze-and-excitation's sigmoid and channel
- * scaling, softmax, per-channel affine (layer scale, an unfolded batch norm), LeNet-5's
- * subsampling and RBF output, and a scalar scale. (LRN, layer norm and concatenation are engine
- * operations.)
+ * The network operations no engine has a kernel for, as plain Java loops on host arrays (NCHW,
+ * batch first): standalone activations (tanh, or one with no conv or add to fuse into), softmax,
+ * per-channel affine (a layer scale that does not fold, an unfolded batch norm), LeNet-5's
+ * subsampling and RBF output, and a scalar scale. The networks' heavy work (convolutions with
+ * their activations, pooling, adds, LRN, layer norm, concatenation, SE's channel scaling) runs
+ * on the engines.
  *
  * <p>Every sum is accumulated in float64 and each result rounded once to float32, on every
  * engine (the reference engine needs float64 sums; using them everywhere costs nothing that
@@ -28,49 +29,13 @@ public final class HostOps {
     }
   }
 
-  /** One activation value, in double. */
+  /**
+   * One activation value, in double: the conv epilogue's float64 definition
+   * ({@link io.convkit.conv.Activation#apply}) for every kind that fuses, so a host activation and
+   * a fused one mean the same function; tanh has no epilogue code.
+   */
   public static double activation(Act.Kind kind, double v) {
-    return switch (kind) {
-      case RELU -> v > 0 ? v : 0;
-      case RELU6 -> v > 0 ? (v < 6 ? v : 6) : 0;
-      case SIGMOID -> sigmoid(v);
-      case TANH -> Math.tanh(v);
-      case SWISH -> v * sigmoid(v);
-      case GELU -> 0.5 * v * (1 + erf(v / Math.sqrt(2)));
-    };
-  }
-
-  static double sigmoid(double v) {
-    return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
-  }
-
-  /**
-   * The error function through Numerical Recipes' Chebyshev fit of erfc (fractional error below
-   * 1.2e-7, i.e. about one float32 ulp): GELU's exact (erf) form, as ConvNeXt uses it.
-   */
-  static double erf(double x) {
-    double z = Math.abs(x);
-    double t = 1 / (1 + 0.5 * z);
-    double r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196
-        + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398
-        + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-    return x >= 0 ? 1 - r : r - 1;
-  }
-
-  /**
-   * Squeeze-and-excitation's rescale: {@code y[n][c][p] = x[n][c][p] * sigmoid(e[n][c])}, where
-   * {@code e} is the excitation FC's output (before its sigmoid).
-   */
-  public static void seScale(float[] x, float[] e, int n, int c, int hw, float[] y) {
-    for (int b = 0; b < n; b++) {
-      for (int ch = 0; ch < c; ch++) {
-        double s = sigmoid(e[b * c + ch]);
-        int base = (b * c + ch) * hw;
-        for (int p = 0; p < hw; p++) {
-          y[base + p] = (float) (x[base + p] * s);
-        }
-      }
-    }
+    return kind == Act.Kind.TANH ? Math.tanh(v) : kind.fused().apply(v);
   }
 
   /** Softmax over each sample's {@code features} values (the largest subtracted first). */

@@ -16,9 +16,10 @@ import java.util.Arrays;
  * {@link HostOps} on host arrays.
  */
 public abstract sealed class Step
-    permits Step.ConvBacked, Step.Pool, Step.Add, Step.Lrn, Step.LayerNorm, Step.Concat, Step.Host {
+    permits Step.ConvBacked, Step.Pool, Step.Add, Step.Lrn, Step.LayerNorm, Step.Concat,
+    Step.ScaleChannels, Step.Host {
   /** What kind of work a step does (for reports and the agreement tests' bounds). */
-  public enum Kind { CONV, FC, POOL, ADD, LRN, LAYER_NORM, CONCAT, HOST }
+  public enum Kind { CONV, FC, POOL, ADD, LRN, LAYER_NORM, CONCAT, SCALE_CHANNELS, HOST }
 
   private final String name;
   private final int[] inputs;
@@ -111,13 +112,16 @@ public abstract sealed class Step
 
   /**
    * A step that runs as a convolution on the engine ({@link Conv}, {@link Fc}): the layer's
-   * weights until the plan is built, then the {@link Conv2d} with the fused activation and, for
-   * Inception-ResNet's residual branches, the folded scale.
+   * weights until the plan is built, then the {@link Conv2d} with the fused activation and the
+   * folded scales: Inception-ResNet's residual scale ({@code scale}, one number) and ConvNeXt's
+   * layer scale ({@code channelScale}, one per output channel), both multiplied into the weights
+   * and bias of each output channel.
    */
   public abstract static sealed class ConvBacked extends Step permits Conv, Fc {
     Conv2d conv;
     Activation act = Activation.NONE;
     double scale = 1;
+    float[] channelScale;
     float[] weight;
     float[] bias;
     final io.convkit.conv.ConvSpec base;
@@ -144,7 +148,10 @@ public abstract sealed class Step
     }
   }
 
-  /** A convolution (BN folded in, a following ReLU/ReLU6 fused, an add's scale folded in). */
+  /**
+   * A convolution (BN folded in, a following activation fused, an add's scale or a layer scale
+   * folded in).
+   */
   public static final class Conv extends ConvBacked {
     Conv(String name, int in, int out, io.convkit.conv.ConvSpec base, float[] weight,
         float[] bias) {
@@ -418,6 +425,36 @@ public abstract sealed class Step
     @Override
     void run(Engine e, Tensor[] in, Tensor out, Scratch s) {
       e.concat(Arrays.asList(in), out);
+    }
+  }
+
+  /**
+   * Squeeze-and-excitation's rescale on the engine: {@code y[n][c][:] = x[n][c][:] * g[n][c]},
+   * input 0 the feature map, input 1 the gates ({@code [N][C][1][1]}, sigmoid already applied).
+   */
+  public static final class ScaleChannels extends Step {
+    ScaleChannels(String name, int x, int gates, int out) {
+      super(name, new int[] {x, gates}, out);
+    }
+
+    @Override
+    public Kind kind() {
+      return Kind.SCALE_CHANNELS;
+    }
+
+    @Override
+    public String describe() {
+      return "scale channels";
+    }
+
+    @Override
+    Shape outputShape(Shape[] in) {
+      return in[0];
+    }
+
+    @Override
+    void run(Engine e, Tensor[] in, Tensor out, Scratch s) {
+      e.scaleChannels(in[0], in[1], out);
     }
   }
 

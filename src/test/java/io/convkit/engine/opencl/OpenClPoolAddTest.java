@@ -10,6 +10,7 @@ import io.convkit.tensor.Tensor;
 import io.convkit.testing.ConvCases;
 import io.convkit.testing.PoolCases;
 import io.convkit.testing.PoolCheck;
+import io.convkit.testing.Tolerance;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -21,7 +22,8 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * Pooling and the residual add on the OpenCL engine against the reference engine: the same pool
  * cases as the CPU engine's test ({@link PoolCases}, compared by {@link PoolCheck}: MAX exactly,
- * AVG within the derived bound), and add bit for bit (one correctly rounded float addition).
+ * AVG within the derived bound), and add bit for bit (one correctly rounded float addition) with
+ * the exact activations, within the evaluation budget with the others.
  */
 class OpenClPoolAddTest {
   static final long SEED = 20261201L;
@@ -61,7 +63,7 @@ class OpenClPoolAddTest {
   }
 
   @TestFactory
-  Stream<DynamicTest> addMatchesTheReferenceExactly() {
+  Stream<DynamicTest> addMatchesTheReference() {
     List<DynamicTest> tests = new ArrayList<>();
     int[][] shapes = {{1}, {7}, {17}, {100003}, {2, 3, 5, 7}};
     for (int[] dims : shapes) {
@@ -89,16 +91,16 @@ class OpenClPoolAddTest {
       // Host tensors (staged), then in place into a and into b.
       try (Tensor out = PoolCheck.nans(shape)) {
         engine.add(ta, tb, out, act);
-        assertArrayEquals(expected, out.toArray(), "host tensors " + act);
+        Tolerance.assertAddClose("host tensors " + act, act, a, b, expected, out.toArray());
       }
       engine.add(ta, tb, ta, act);
-      assertArrayEquals(expected, ta.toArray(), "host, into a");
+      Tolerance.assertAddClose("host, into a " + act, act, a, b, expected, ta.toArray());
       assertArrayEquals(b, tb.toArray(), "host, b untouched");
       ta.copyFrom(a);
       // Device tensors, in place on the device.
       try (Tensor da = ta.to(engine); Tensor db = tb.to(engine)) {
         engine.add(da, db, db, act);
-        assertArrayEquals(expected, db.toArray(), "device, into b");
+        Tolerance.assertAddClose("device, into b " + act, act, a, b, expected, db.toArray());
         assertArrayEquals(a, da.toArray(), "device, a untouched");
       }
     }

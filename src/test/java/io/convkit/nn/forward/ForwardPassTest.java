@@ -116,6 +116,57 @@ class ForwardPassTest {
   }
 
   @Test
+  void transcendentalActivationsFuseAndLayerScaleFolds() {
+    Network eff = Models.create("efficientnet_b0");
+    try (ForwardPlan plan = new ForwardPlan(eff, NetworkWeights.random(eff, 1))) {
+      // every swish fused into its conv (SE's inner one into the reduce FC), SE's sigmoid into
+      // the expand FC: the host only multiplies by the gates
+      assertEquals(0, plan.steps().stream().filter(s -> s.kind() == Step.Kind.HOST).count());
+      assertEquals(16, plan.steps().stream().filter(s -> s.kind() == Step.Kind.SCALE_CHANNELS)
+          .count(), "one SE multiply per MBConv block");
+      assertTrue(plan.steps().stream().filter(s -> s.name().endsWith("/expand"))
+          .allMatch(s -> s.describe().endsWith(", SIGMOID]")));
+      assertTrue(plan.steps().stream().filter(s -> s.name().endsWith("/reduce"))
+          .allMatch(s -> s.describe().endsWith(", SWISH]")));
+    }
+    Network cnx = Models.create("convnext_tiny");
+    try (ForwardPlan plan = new ForwardPlan(cnx, NetworkWeights.random(cnx, 1))) {
+      // GELU fused into pw1, gamma folded into pw2, layer norms on the engine: no host step
+      assertEquals(0, plan.steps().stream().filter(s -> s.kind() == Step.Kind.HOST).count());
+      assertTrue(plan.steps().stream().filter(s -> s.name().endsWith("pw1"))
+          .allMatch(s -> s.describe().endsWith(", GELU]")));
+      assertEquals(plan.valueOf("stage1_0_pw2"), plan.valueOf("stage1_0_gamma"));
+    }
+  }
+
+  /** gamma[o] * (b[o] + sum_i w[o][i] x[i]): the folded layer scale computes the same thing. */
+  @Test
+  void foldedLayerScaleMatchesConvThenScale() {
+    Network net = Network.builder("ls", Shape.of(1, 3, 2, 2)).conv("c", 4, 1, 1, 0)
+        .layerScale("g").build();
+    NetworkWeights weights = NetworkWeights.random(net, 5);
+    float[] w = weights.get("c", "weight");
+    float[] b = weights.get("c", "bias");
+    float[] g = weights.get("g", "weight");
+    float[] x = ConvCases.data(9, 12);
+    try (Engine ref = Engines.reference(); ForwardPlan plan = new ForwardPlan(net, weights);
+        ForwardPass pass = new ForwardPass(plan, ref); Tensor in = Tensor.of(x, 1, 3, 2, 2)) {
+      assertEquals(1, plan.steps().size(), "the layer scale is an alias of the conv");
+      float[] y = pass.forward(in).toArray();
+      for (int o = 0; o < 4; o++) {
+        for (int p = 0; p < 4; p++) {
+          double sum = b[o];
+          for (int i = 0; i < 3; i++) {
+            sum += w[o * 3 + i] * x[i * 4 + p];
+          }
+          double expected = g[o] * sum;
+          assertEquals(expected, y[o * 4 + p], 1e-6 * (1 + Math.abs(expected)), o + "," + p);
+        }
+      }
+    }
+  }
+
+  @Test
   void networkForwardIsOneShotWithSeedZero() {
     Network net = Models.create("lenet5");
     float[] x = ConvCases.data(5, 32 * 32);

@@ -28,14 +28,6 @@ class HostOpsTest {
   }
 
   @Test
-  void seScaleMultipliesEachChannelBySigmoid() {
-    // e = 0 -> 0.5; e = ln 3 -> 3/4
-    float[] y = new float[4];
-    HostOps.seScale(new float[] {2, 4, 8, 12}, new float[] {0, (float) Math.log(3)}, 1, 2, 2, y);
-    assertArrayEquals(new float[] {1, 2, 6, 9}, y, 1e-6f);
-  }
-
-  @Test
   void softmaxPerSample() {
     // [0, ln 3] -> [1/4, 3/4]; the second sample [5, 5] -> [1/2, 1/2]
     float[] y = new float[4];
@@ -71,6 +63,7 @@ class HostOpsTest {
     assertArrayEquals(new float[] {2, 4, -2, -3}, y);
     HostOps.scale(new float[] {1, 2, 3, 4}, 0.5, y);
     assertArrayEquals(new float[] {0.5f, 1, 1.5f, 2}, y);
-    assertEquals(0.0, HostOps.erf(0), 1.2e-7); // the fit's error bound
+    // GELU(1) = Phi(1), through the same float64 definition as the fused epilogue's.
+    assertEquals(0.8413447460685429, HostOps.activation(Act.Kind.GELU, 1.0), 1e-15);
   }
 }
