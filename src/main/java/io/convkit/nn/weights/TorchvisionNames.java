@@ -77,13 +77,20 @@ public final class TorchvisionNames {
     };
   }
 
+  /** Whether {@code node} is the batch norm {@link io.convkit.nn.NetworkBuilder#bn()} named. */
+  private static boolean isBn(String node) {
+    return node.endsWith("_bn");
+  }
+
+  /** The conv a node belongs to: the node itself, or the conv its batch norm follows. */
+  private static String conv(String node) {
+    return isBn(node) ? node.substring(0, node.length() - 3) : node;
+  }
+
   /** conv1_bn -> bn1; layer1_0_conv2_bn -> layer1.0.bn2; layer2_0_downsample_bn -> ...1. */
   static String resnet(String node) {
-    String n = node;
-    boolean bn = n.endsWith("_bn");
-    if (bn) {
-      n = n.substring(0, n.length() - 3);
-    }
+    boolean bn = isBn(node);
+    String n = conv(node);
     if (n.equals("conv1") || n.equals("fc")) {
       return bn ? "bn1" : n;
     }
@@ -100,11 +107,8 @@ public final class TorchvisionNames {
 
   /** torchvision's MobileNetV2 module path of one of our layer names. */
   static String mobilenetV2(String node) {
-    String n = node;
-    boolean bn = n.endsWith("_bn");
-    if (bn) {
-      n = n.substring(0, n.length() - 3);
-    }
+    boolean bn = isBn(node);
+    String n = conv(node);
     String sub = bn ? "1" : "0";
     if (n.equals("conv1")) {
       return "features.0." + sub;
@@ -156,11 +160,8 @@ public final class TorchvisionNames {
    * {@code branch4.1} (pool projection); fc.
    */
   static String googlenet(String node) {
-    String n = node;
-    boolean bn = n.endsWith("_bn");
-    if (bn) {
-      n = n.substring(0, n.length() - 3);
-    }
+    boolean bn = isBn(node);
+    String n = conv(node);
     String sub = bn ? ".bn" : ".conv";
     switch (n) {
       case "fc":
@@ -206,11 +207,8 @@ public final class TorchvisionNames {
    * the head conv; {@code classifier.1} the FC.
    */
   static String efficientNetB0(String node) {
-    String n = node;
-    boolean bn = n.endsWith("_bn");
-    if (bn) {
-      n = n.substring(0, n.length() - 3);
-    }
+    boolean bn = isBn(node);
+    String n = conv(node);
     String sub = bn ? ".1" : ".0";
     if (n.equals("stem")) {
       return "features.0" + sub;
