@@ -524,11 +524,11 @@ public final class BenchCommand {
           if (r == null) {
             c.add("");
             c.add("");
-            c.add(csvNum(l.spec().macs(l.input()) * 2 / 1e9, "%.6f"));
+            c.add(Csv.num(l.spec().macs(l.input()) * 2 / 1e9, "%.6f"));
             for (int i = 0; i < 9; i++) { // convkit_ms .. vs_onednn
               c.add("");
             }
-            c.add(csvNum(peak, "%.2f"));
+            c.add(Csv.num(peak, "%.2f"));
             c.add("");
             c.add("");
             c.add("not measured");
@@ -538,48 +538,33 @@ public final class BenchCommand {
           } else {
             c.add(r.algorithm());
             c.add(r.kernel());
-            c.add(csvNum(r.flops() / 1e9, "%.6f"));
-            c.add(csvNum(r.oursMs(), "%.4f"));
-            c.add(csvNum(r.oursGflops(), "%.2f"));
-            c.add(csvNum(r.gemmMs(), "%.4f"));
-            c.add(csvNum(r.gemmGflops(), "%.2f"));
-            c.add(csvNum(r.onednnMs(), "%.4f"));
-            c.add(csvNum(r.onednnGflops(), "%.2f"));
+            c.add(Csv.num(r.flops() / 1e9, "%.6f"));
+            c.add(Csv.num(r.oursMs(), "%.4f"));
+            c.add(Csv.num(r.oursGflops(), "%.2f"));
+            c.add(Csv.num(r.gemmMs(), "%.4f"));
+            c.add(Csv.num(r.gemmGflops(), "%.2f"));
+            c.add(Csv.num(r.onednnMs(), "%.4f"));
+            c.add(Csv.num(r.onednnGflops(), "%.2f"));
             c.add(r.onednnImpl());
-            c.add(csvNum(r.vsGemm(), "%.3f"));
-            c.add(csvNum(r.vsOneDnn(), "%.3f"));
-            c.add(csvNum(peak, "%.2f"));
-            c.add(csvNum(r.pctPeak(peak), "%.1f"));
-            c.add(csvNum(r.maxRelError(), "%.2e"));
+            c.add(Csv.num(r.vsGemm(), "%.3f"));
+            c.add(Csv.num(r.vsOneDnn(), "%.3f"));
+            c.add(Csv.num(peak, "%.2f"));
+            c.add(Csv.num(r.pctPeak(peak), "%.1f"));
+            c.add(Csv.num(r.maxRelError(), "%.2e"));
             c.add(r.error() == null ? "" : r.error());
             Result.Cl cl = r.opencl();
             c.add(cl.device());
             c.add(cl.kernel());
-            c.add(csvNum(cl.ms(), "%.4f"));
-            c.add(csvNum(r.openclGflops(), "%.2f"));
-            c.add(csvNum(cl.transferMs(), "%.4f"));
-            c.add(csvNum(r.openclVsCpu(), "%.3f"));
-            c.add(csvNum(cl.maxRelError(), "%.2e"));
+            c.add(Csv.num(cl.ms(), "%.4f"));
+            c.add(Csv.num(r.openclGflops(), "%.2f"));
+            c.add(Csv.num(cl.transferMs(), "%.4f"));
+            c.add(Csv.num(r.openclVsCpu(), "%.3f"));
+            c.add(Csv.num(cl.maxRelError(), "%.2e"));
             c.add(cl.error() == null ? "" : cl.error());
           }
-          StringBuilder b = new StringBuilder();
-          for (int i = 0; i < c.size(); i++) {
-            b.append(i == 0 ? "" : ",").append(csvField(c.get(i)));
-          }
-          w.println(b);
+          w.println(Csv.row(c));
         }
       }
     }
-  }
-
-  private static String csvNum(double v, String fmt) {
-    return Double.isNaN(v) || Double.isInfinite(v) ? "" : String.format(Locale.ROOT, fmt, v);
-  }
-
-  private static String csvField(String s) {
-    if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0) {
-      return s;
-    }
-    return '"' + s.replace("\"", "\"\"") + '"';
   }
 }

@@ -404,28 +404,13 @@ public final class NetBenchCommand {
         double ort = r.ortMs();
         List<String> c = List.of(r.model(), Integer.toString(r.batch()),
             Integer.toString(r.threads()), r.engine(), engines.getOrDefault(r.engine(), ""),
-            csvNum(r.msPerCall(), "%.3f"), csvNum(r.msPerImage(), "%.3f"),
-            csvNum(r.imagesPerSecond(), "%.2f"), Integer.toString(r.calls()),
-            csvNum(r.p10Ms(), "%.3f"), csvNum(r.p90Ms(), "%.3f"), csvNum(ort, "%.1f"),
-            csvNum(r.msPerImage() / ort, "%.3f"), csvNum(r.diffVsCpu(), "%.2e"), r.profile(),
+            Csv.num(r.msPerCall(), "%.3f"), Csv.num(r.msPerImage(), "%.3f"),
+            Csv.num(r.imagesPerSecond(), "%.2f"), Integer.toString(r.calls()),
+            Csv.num(r.p10Ms(), "%.3f"), Csv.num(r.p90Ms(), "%.3f"), Csv.num(ort, "%.1f"),
+            Csv.num(r.msPerImage() / ort, "%.3f"), Csv.num(r.diffVsCpu(), "%.2e"), r.profile(),
             r.error() == null ? "" : r.error());
-        StringBuilder b = new StringBuilder();
-        for (String s : c) {
-          b.append(b.length() == 0 ? "" : ",").append(csvField(s));
-        }
-        w.println(b);
+        w.println(Csv.row(c));
       }
     }
-  }
-
-  private static String csvNum(double v, String fmt) {
-    return Double.isNaN(v) || Double.isInfinite(v) ? "" : String.format(Locale.ROOT, fmt, v);
-  }
-
-  private static String csvField(String s) {
-    if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0) {
-      return s;
-    }
-    return '"' + s.replace("\"", "\"\"") + '"';
   }
 }

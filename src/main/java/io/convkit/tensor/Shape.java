@@ -59,6 +59,18 @@ public final class Shape {
     return n;
   }
 
+  /**
+   * Elements per channel plane: the product of the dimensions after N and C (H*W for NCHW, 1 for
+   * N x C), what per-channel operations loop over.
+   */
+  public int plane() {
+    long p = 1;
+    for (int i = 2; i < dims.length; i++) {
+      p = Math.multiplyExact(p, dims[i]);
+    }
+    return Math.toIntExact(p);
+  }
+
   public int n() {
     return dims[0];
   }

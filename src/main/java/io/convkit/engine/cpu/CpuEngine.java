@@ -406,11 +406,6 @@ public final class CpuEngine implements Engine {
     return (int) Math.max(Math.max(1, tasks / (4 * threads)), Math.min(tasks, least));
   }
 
-  /** Channels (dimension 1) and pixels per channel plane (the product of the rest). */
-  private static int plane(Shape s) {
-    return (int) (s.elements() / ((long) s.dim(0) * s.dim(1)));
-  }
-
   /**
    * LRN (kernels/norm.inc): tasks are 8-pixel blocks of one image, each thread with its own
    * 8*C-float buffer of squares in the workspace.
@@ -421,7 +416,7 @@ public final class CpuEngine implements Engine {
     Engine.checkLrn(spec, x, y);
     Shape s = x.shape();
     int c = s.c();
-    int hw = plane(s);
+    int hw = s.plane();
     int blocks = (hw + 7) / 8;
     int tasks = s.n() * blocks;
     long per = (8L * c + 15) / 16 * 16; // whole cache lines per worker
@@ -442,7 +437,7 @@ public final class CpuEngine implements Engine {
     Engine.checkLayerNorm(x, gamma, beta, eps, y);
     Shape s = x.shape();
     int c = s.c();
-    int hw = plane(s);
+    int hw = s.plane();
     int tasks = s.n() * ((hw + 7) / 8);
     FloatPointer px = x.pointer();
     FloatPointer py = y.pointer();
@@ -463,7 +458,7 @@ public final class CpuEngine implements Engine {
     checkNotClosed();
     Engine.checkConcat(xs, y);
     Shape out = y.shape();
-    long hw = plane(out);
+    long hw = out.plane();
     long outImage = out.c() * hw;
     FloatPointer py = y.pointer();
     long channelsBefore = 0;
@@ -485,7 +480,7 @@ public final class CpuEngine implements Engine {
     Engine.checkScaleChannels(x, s, y);
     Shape shape = x.shape();
     int planes = shape.n() * shape.c();
-    int hw = plane(shape);
+    int hw = shape.plane();
     FloatPointer px = x.pointer();
     FloatPointer ps = s.pointer();
     FloatPointer py = y.pointer();

@@ -779,11 +779,6 @@ public final class OpenClEngine implements Engine {
   // ------------------------------------------------------------------------------------------
   // LRN, layer norm, concatenation and channel scaling.
 
-  /** Pixels per channel plane: the product of the dimensions after the channels. */
-  private static int plane(Shape s) {
-    return (int) (s.elements() / ((long) s.dim(0) * s.dim(1)));
-  }
-
   @Override
   public synchronized void lrn(LrnSpec spec, Tensor x, Tensor y) {
     checkOpen();
@@ -792,10 +787,10 @@ public final class OpenClEngine implements Engine {
     cl_mem xm = input(x, 0, "input");
     cl_mem ym = outputMem(y, 1, "output");
     cl_kernel k = kernel("norm", "", "lrn");
-    args(k, xm, ym, s.c(), plane(s), spec.before(), spec.after(),
+    args(k, xm, ym, s.c(), s.plane(), spec.before(), spec.after(),
         (float) (spec.alpha() / spec.size()), (float) spec.beta(), spec.beta() == 0.75 ? 1 : 0,
         (float) spec.k());
-    launch("lrn", k, new long[] {plane(s), s.c(), s.n()}, new long[] {tuning.lx(), 1, 1});
+    launch("lrn", k, new long[] {s.plane(), s.c(), s.n()}, new long[] {tuning.lx(), 1, 1});
     output(y, 1);
   }
 
@@ -813,8 +808,8 @@ public final class OpenClEngine implements Engine {
     cl_mem bm = input(beta, 4, "beta");
     cl_mem ym = outputMem(y, 1, "output");
     cl_kernel k = kernel("norm", "", "layer_norm");
-    args(k, xm, gm, bm, (float) eps, ym, s.c(), plane(s));
-    launch("layer_norm", k, new long[] {plane(s), s.n()}, new long[] {tuning.lx(), 1});
+    args(k, xm, gm, bm, (float) eps, ym, s.c(), s.plane());
+    launch("layer_norm", k, new long[] {s.plane(), s.n()}, new long[] {tuning.lx(), 1});
     output(y, 1);
   }
 
@@ -828,7 +823,7 @@ public final class OpenClEngine implements Engine {
     checkOpen();
     Engine.checkConcat(xs, y);
     Shape out = y.shape();
-    long hw = plane(out);
+    long hw = out.plane();
     long outImageBytes = 4 * out.c() * hw;
     cl_mem ym = y.isOnHost() ? null : own(y, "output");
     long channelsBefore = 0;
@@ -874,7 +869,7 @@ public final class OpenClEngine implements Engine {
     cl_mem sm = input(s, 3, "scale");
     cl_mem ym = outputMem(y, 1, "output");
     cl_kernel k = kernel("eltwise", "", "scale_channels");
-    args(k, xm, sm, ym, x.elements(), plane(x.shape()));
+    args(k, xm, sm, ym, x.elements(), x.shape().plane());
     launch("scale_channels", k, new long[] {x.elements()}, new long[] {tuning.lx()});
     output(y, 1);
   }

@@ -183,11 +183,6 @@ public final class ReferenceEngine implements Engine {
     y.copyFrom(out);
   }
 
-  /** Pixels per channel plane: the product of the dimensions after the channels. */
-  private static int plane(Shape s) {
-    return (int) (s.elements() / ((long) s.dim(0) * s.dim(1)));
-  }
-
   /**
    * LRN as defined: the window's sum of squares and the power in float64, the quotient rounded
    * once to float.
@@ -197,7 +192,7 @@ public final class ReferenceEngine implements Engine {
     Engine.checkLrn(spec, x, y);
     Shape s = x.shape();
     int c = s.c();
-    int hw = plane(s);
+    int hw = s.plane();
     float[] in = x.toArray();
     float[] out = new float[in.length];
     for (int n = 0; n < s.n(); n++) {
@@ -225,7 +220,7 @@ public final class ReferenceEngine implements Engine {
     Engine.checkLayerNorm(x, gamma, beta, eps, y);
     Shape s = x.shape();
     int c = s.c();
-    int hw = plane(s);
+    int hw = s.plane();
     float[] in = x.toArray();
     float[] g = gamma.toArray();
     float[] b = beta.toArray();
@@ -257,7 +252,7 @@ public final class ReferenceEngine implements Engine {
   public void concat(List<Tensor> xs, Tensor y) {
     Engine.checkConcat(xs, y);
     Shape out = y.shape();
-    int hw = plane(out);
+    int hw = out.plane();
     float[] dst = new float[y.elements()];
     int at = 0;
     float[][] src = new float[xs.size()][];
@@ -279,7 +274,7 @@ public final class ReferenceEngine implements Engine {
   public void scaleChannels(Tensor x, Tensor s, Tensor y) {
     Engine.checkScaleChannels(x, s, y);
     Shape shape = x.shape();
-    int hw = plane(shape);
+    int hw = shape.plane();
     float[] in = x.toArray();
     float[] scale = s.toArray();
     float[] out = new float[in.length];

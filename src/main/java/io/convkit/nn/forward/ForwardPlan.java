@@ -164,7 +164,7 @@ public final class ForwardPlan implements AutoCloseable {
         BnFold.Folded f = BnFold.affine(w(name, "weight"), w(name, "bias"),
             w(name, "running_mean"), w(name, "running_var"), bn.eps());
         add(n, host(name, n, "batchnorm", same(), (x, s, y, ys) -> HostOps.channelAffine(x[0],
-            s[0].dim(0), s[0].dim(1), hw(s[0]), f.weight(), f.bias(), y)));
+            s[0].dim(0), s[0].dim(1), s[0].plane(), f.weight(), f.bias(), y)));
       }
     } else if (l instanceof Dropout || l instanceof Flatten) {
       alias(n);
@@ -220,7 +220,7 @@ public final class ForwardPlan implements AutoCloseable {
         alias(n);
       } else {
         add(n, host(name, n, "layerscale", same(), (x, s, y, ys) -> HostOps.channelAffine(x[0],
-            s[0].dim(0), s[0].dim(1), hw(s[0]), g, null, y)));
+            s[0].dim(0), s[0].dim(1), s[0].plane(), g, null, y)));
       }
     } else if (l instanceof Subsampling sub) {
       float[] coeff = w(name, "weight");
@@ -382,15 +382,6 @@ public final class ForwardPlan implements AutoCloseable {
 
   private static Step.Host.ShapeRule same() {
     return in -> in[0];
-  }
-
-  /** Elements per channel plane: H*W for NCHW, 1 for (N, C). */
-  static int hw(Shape s) {
-    int p = 1;
-    for (int i = 2; i < s.rank(); i++) {
-      p *= s.dim(i);
-    }
-    return p;
   }
 
   /** Total multiply-adds of the engine steps for this input shape. */

@@ -641,10 +641,11 @@ public final class TableCheck {
    * precision, and holds only if one does.
    */
   private static Reason senetConvention(TableRow r, Network n, long macs) {
-    long se = elementOps(n, io.convkit.nn.SqueezeExcite.class);
+    Map<String, Shape> shapes = n.shapes(n.nativeInput());
+    long se = elementOps(n, shapes, io.convkit.nn.SqueezeExcite.class);
     String[] names = {"residual adds", "inference BN", "SE pooling", "SE rescaling"};
-    long[] ops = {elementOps(n, io.convkit.nn.Add.class),
-        elementOps(n, io.convkit.nn.BatchNorm.class), se, se};
+    long[] ops = {elementOps(n, shapes, io.convkit.nn.Add.class),
+        elementOps(n, shapes, io.convkit.nn.BatchNorm.class), se, se};
     List<String> hits = new ArrayList<>();
     for (int mask = 1; mask < 16; mask++) {
       if ((mask & 12) == 8) {
@@ -681,8 +682,8 @@ public final class TableCheck {
     return new Reason(reason, !in(r, macs) && !hits.isEmpty());
   }
 
-  private static long elementOps(Network n, Class<?> type) {
-    Map<String, Shape> sh = n.shapes(n.nativeInput());
+  /** Output elements of {@code n}'s layers of {@code type}, at the shapes given. */
+  private static long elementOps(Network n, Map<String, Shape> sh, Class<?> type) {
     long e = 0;
     for (Network.Node node : n.nodes()) {
       if (type.isInstance(node.layer())) {

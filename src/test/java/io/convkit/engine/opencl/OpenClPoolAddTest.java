@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import io.convkit.conv.Activation;
 import io.convkit.engine.Engine;
-import io.convkit.engine.Engines;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.ConvCases;
@@ -32,22 +31,18 @@ class OpenClPoolAddTest {
   private static Engine reference;
   private static OpenClEngine engine;
 
+  private static final OpenClTests.SharedEngines shared = new OpenClTests.SharedEngines();
+
   @BeforeEach
   void engine() {
-    ClDevice device = OpenClTests.deviceOrSkip();
-    if (engine == null) {
-      reference = Engines.reference();
-      engine = OpenClEngine.open(device);
-    }
+    shared.open();
+    reference = shared.reference;
+    engine = shared.engine;
   }
 
   @AfterAll
   static void close() {
-    if (engine != null) {
-      engine.close();
-      reference.close();
-      engine = null;
-    }
+    shared.close();
   }
 
   @TestFactory

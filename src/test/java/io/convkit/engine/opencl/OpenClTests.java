@@ -2,6 +2,8 @@ package io.convkit.engine.opencl;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.convkit.engine.Engine;
+import io.convkit.engine.Engines;
 import org.junit.jupiter.api.Assumptions;
 
 /**
@@ -26,6 +28,32 @@ final class OpenClTests {
       }
       Assumptions.abort("no OpenCL platform here (" + e.getMessage() + ")");
       throw new AssertionError("unreachable");
+    }
+  }
+
+  /**
+   * A reference engine and an OpenCL engine on the test device that a test class shares: opened
+   * by its first test ({@link #open} from {@code @BeforeEach}, so each test skips or fails as
+   * {@link #deviceOrSkip} says), closed from {@code @AfterAll}.
+   */
+  static final class SharedEngines {
+    Engine reference;
+    OpenClEngine engine;
+
+    void open() {
+      ClDevice device = deviceOrSkip();
+      if (engine == null) {
+        reference = Engines.reference();
+        engine = OpenClEngine.open(device);
+      }
+    }
+
+    void close() {
+      if (engine != null) {
+        engine.close();
+        reference.close();
+        engine = null;
+      }
     }
   }
 
