@@ -1,5 +1,6 @@
 package io.convkit.conv;
 
+import io.convkit.tensor.Lifetime;
 import io.convkit.tensor.Tensor;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
@@ -23,6 +24,7 @@ public final class ConvWeights implements AutoCloseable {
   private IntPointer sparseStart;
   private IntPointer sparseRow;
   private FloatPointer sparseWeight;
+  private final Lifetime lifetime;
 
   public ConvWeights(ConvSpec spec, float[] weights, float[] bias) {
     this.spec = spec;
@@ -68,6 +70,31 @@ public final class ConvWeights implements AutoCloseable {
     if (spec.hasConnections()) {
       buildSparse();
     }
+    Tensor w = denseTensor;
+    Tensor b = biasTensor;
+    IntPointer start = sparseStart;
+    IntPointer row = sparseRow;
+    FloatPointer sw = sparseWeight;
+    // Frees exactly what was allocated here, without referring to this object.
+    this.lifetime = new Lifetime("weights of " + name, () -> {
+      w.close();
+      if (b != null) {
+        b.close();
+      }
+      if (start != null) {
+        start.close();
+        row.close();
+        sw.close();
+      }
+    });
+  }
+
+  /**
+   * The use count engines hold while a call reads these weights: {@link #close()} during a call
+   * frees them only when the call returns.
+   */
+  public Lifetime lifetime() {
+    return lifetime;
   }
 
   public ConvSpec spec() {
@@ -169,20 +196,15 @@ public final class ConvWeights implements AutoCloseable {
 
   /** True once {@link #close()} has run (engines drop their device copies of closed weights). */
   public boolean isClosed() {
-    return denseTensor.isClosed();
+    return lifetime.isClosed();
   }
 
+  /**
+   * Frees the off-heap copies now, or when the last engine call using them returns; later calls
+   * with these weights throw {@link IllegalStateException}.
+   */
   @Override
   public void close() {
-    denseTensor.close();
-    if (biasTensor != null) {
-      biasTensor.close();
-    }
-    if (sparseStart != null) {
-      sparseStart.close();
-      sparseRow.close();
-      sparseWeight.close();
-      sparseStart = null;
-    }
+    lifetime.close();
   }
 }

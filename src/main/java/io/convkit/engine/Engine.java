@@ -13,8 +13,15 @@ import java.util.List;
  * Runs convolution plans, pooling, residual adds and the normalisation and channel ops of
  * networks (LRN, layer norm, concatenation, channel scaling). Tensors are NCHW, or any rank >= 2
  * with channels at dimension 1 and the remaining dimensions one plane of pixels. An engine owns its threads and workspaces;
- * close it when done. One engine runs one call at a time: calls from several threads are
- * serialised.
+ * close it when done (an unclosed CPU engine's threads and workspace are reclaimed when it is
+ * garbage collected, but not before).
+ *
+ * <p>Threads: an engine may be shared. It runs one call at a time; calls from several threads are
+ * serialised, and closing it waits for the call in flight. Every call holds its tensors and weights
+ * for its duration ({@link AbstractEngine}): another thread closing them frees nothing until the
+ * call returns, and another thread writing a tensor the call reads (or using one it writes) makes
+ * one of the two calls throw {@link IllegalStateException}. An output may not share memory with
+ * an input (a view of it), except for the ops documented as in place.
  *
  * <p>An engine is also a {@link Device}: {@code tensor.to(engine)} puts a tensor where the engine
  * computes (device memory for the OpenCL engine, host memory for the others). Every engine
@@ -86,15 +93,16 @@ public interface Engine extends Device, AutoCloseable {
     if (spec == null) {
       throw new IllegalArgumentException("pool spec is null");
     }
-    x.checkOpen();
-    y.checkOpen();
+    checkPresent(spec.name(), "input", x);
+    checkPresent(spec.name(), "output", y);
     Shape expected = spec.outputShape(x.shape());
     if (!y.shape().equals(expected)) {
       throw new IllegalArgumentException(spec.name() + ": output must be " + expected + " for input "
           + x.shape() + ", got " + y.shape());
     }
-    if (x == y) {
-      throw new IllegalArgumentException(spec.name() + ": input and output must be different tensors");
+    if (x.sameMemory(y)) {
+      throw new IllegalArgumentException(spec.name() + ": input and output must be different tensors"
+          + " sharing no memory (not a tensor and a view of it)");
     }
   }
 
@@ -103,9 +111,9 @@ public interface Engine extends Device, AutoCloseable {
     if (act == null) {
       throw new IllegalArgumentException("add: activation is null (use Activation.NONE)");
     }
-    a.checkOpen();
-    b.checkOpen();
-    y.checkOpen();
+    checkPresent("add", "first input", a);
+    checkPresent("add", "second input", b);
+    checkPresent("add", "output", y);
     if (!a.shape().equals(b.shape()) || !a.shape().equals(y.shape())) {
       throw new IllegalArgumentException("add: shapes differ: " + a.shape() + " + " + b.shape()
           + " -> " + y.shape());
@@ -114,9 +122,9 @@ public interface Engine extends Device, AutoCloseable {
 
   /** The checks every engine makes before it touches memory. */
   static void checkCall(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
-    x.checkOpen();
-    y.checkOpen();
     String name = plan.spec().name();
+    checkPresent(name, "input", x);
+    checkPresent(name, "output", y);
     if (weights.spec() != plan.spec()) {
       throw new IllegalArgumentException(name + ": the weights belong to spec "
           + weights.spec() + ", the plan to " + plan.spec());
@@ -129,8 +137,9 @@ public interface Engine extends Device, AutoCloseable {
       throw new IllegalArgumentException(name + ": the plan expects output " + plan.output()
           + ", got " + y.shape());
     }
-    if (x == y) {
-      throw new IllegalArgumentException(name + ": input and output must be different tensors");
+    if (x.sameMemory(y)) {
+      throw new IllegalArgumentException(name + ": input and output must be different tensors "
+          + "sharing no memory (not a tensor and a view of it)");
     }
   }
 
@@ -168,8 +177,9 @@ public interface Engine extends Device, AutoCloseable {
       throw new IllegalArgumentException("lrn: output must be " + x.shape() + " like the input, got "
           + y.shape());
     }
-    if (x == y) {
-      throw new IllegalArgumentException("lrn: input and output must be different tensors");
+    if (x.sameMemory(y)) {
+      throw new IllegalArgumentException("lrn: input and output must be different tensors sharing"
+          + " no memory (not a tensor and a view of it)");
     }
   }
 
@@ -209,8 +219,9 @@ public interface Engine extends Device, AutoCloseable {
       Tensor x = xs.get(i);
       String role = "input " + i;
       checkChannels("concat", role, x);
-      if (x == y) {
-        throw new IllegalArgumentException("concat: " + role + " is the output tensor");
+      if (x.sameMemory(y)) {
+        throw new IllegalArgumentException("concat: " + role + " is the output or a view of it "
+            + "(they must share no memory)");
       }
       Shape s = x.shape();
       boolean agrees = s.rank() == out.rank();

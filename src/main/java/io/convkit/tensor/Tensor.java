@@ -1,5 +1,6 @@
 package io.convkit.tensor;
 
+import java.lang.ref.Cleaner;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
@@ -7,12 +8,23 @@ import org.bytedeco.javacpp.Pointer;
  * A dense float32 tensor (NCHW for activations), in 64-byte-aligned off-heap host memory or in a
  * device's memory ({@link #to(Device)}, e.g. {@code x.to(openClEngine)}).
  *
- * <p>Close it when done ({@code try}-with-resources); JavaCPP also frees host memory when it is
- * garbage collected, but deterministic release keeps the off-heap footprint flat. Every use after
- * {@link #close()} throws {@link IllegalStateException}. The kernels index elements with
- * {@code int}, so a tensor holds at most {@link Integer#MAX_VALUE} elements.
+ * <p>Close it when done ({@code try}-with-resources). A tensor that is forgotten is reclaimed when
+ * it is garbage collected (JavaCPP frees host memory; a {@link Cleaner} releases device memory),
+ * but only closing keeps the footprint flat and predictable. Every use after {@link #close()}
+ * throws {@link IllegalStateException}. The kernels index elements with {@code int}, so a tensor
+ * holds at most {@link Integer#MAX_VALUE} elements.
+ *
+ * <p>Lifetime and threads: every engine call holds its tensors through their {@link Lifetime}, so
+ * closing a tensor while a call (on any thread) uses it never frees memory under the call: the
+ * tensor is closed at once for new uses and its memory is released when the call returns. Many
+ * threads may read one tensor at once; a thread that writes it (an engine output, {@link
+ * #copyFrom}) excludes every other thread's use, and the conflicting call throws
+ * {@link IllegalStateException} rather than read half-written data.
  */
 public final class Tensor implements AutoCloseable {
+  /** Releases the device memory of tensors that were never closed. */
+  private static final Cleaner CLEANER = Cleaner.create();
+
   /** Alignment of the first element: one cache line, and a whole AVX-512 register. */
   public static final int ALIGNMENT = 64;
 
@@ -20,11 +32,13 @@ public final class Tensor implements AutoCloseable {
   private final Layout layout;
   private final int elements;
   private final Device device;
-  private FloatPointer raw; // host: owns the allocation (JavaCPP counts it in Pointer.totalBytes())
-  private FloatPointer data; // host: unowned, aligned view of raw
-  private DeviceMemory memory; // device: the allocation
+  // Host: an unowned, aligned view of the allocation, which the lifetime owns (JavaCPP counts it
+  // in Pointer.totalBytes()). Device: the allocation, released through the lifetime.
+  private final FloatPointer data;
+  private final DeviceMemory memory;
   private final Tensor base; // a view's owner (null for an owning tensor)
-  private boolean closed;
+  private final Lifetime lifetime; // shared by the owner and its views
+  private volatile boolean closed;
 
   private Tensor(Shape shape, Device device) {
     long n = shape.elements();
@@ -38,12 +52,19 @@ public final class Tensor implements AutoCloseable {
     this.base = null;
     if (device == null || device.isHost()) {
       this.device = Device.HOST;
-      this.raw = Views.allocate(n, "tensor " + shape);
-      Pointer.memset(raw, 0, 4L * n + ALIGNMENT);
-      this.data = Views.aligned(raw, n);
+      FloatPointer owner = Views.allocate(n, "tensor " + shape);
+      Pointer.memset(owner, 0, 4L * n + ALIGNMENT);
+      this.memory = null;
+      this.data = Views.aligned(owner, n);
+      // Captures the allocation, not this tensor: a forgotten tensor stays collectable.
+      this.lifetime = new Lifetime("tensor " + shape, owner::close);
     } else {
       this.device = device;
-      this.memory = device.allocate(shape);
+      DeviceMemory m = device.allocate(shape);
+      this.memory = m;
+      this.data = null;
+      this.lifetime = new Lifetime("tensor " + shape + " on " + device.name(), m::close);
+      CLEANER.register(this, lifetime::close);
     }
   }
 
@@ -56,6 +77,7 @@ public final class Tensor implements AutoCloseable {
     this.base = owner;
     this.data = owner.data;
     this.memory = owner.memory;
+    this.lifetime = owner.lifetime;
   }
 
   /** A zero-filled host tensor. */
@@ -90,7 +112,7 @@ public final class Tensor implements AutoCloseable {
           + " elements, data has " + data.length);
     }
     Tensor t = new Tensor(shape, Device.HOST);
-    t.data.put(data, 0, data.length);
+    t.data.put(data, 0, data.length); // not yet shared: no use to acquire
     return t;
   }
 
@@ -127,7 +149,7 @@ public final class Tensor implements AutoCloseable {
       throw new IllegalArgumentException("target device is null");
     }
     Tensor t = new Tensor(shape, target);
-    try {
+    try (Uses u = Uses.begin("to(" + target.name() + ")").read("source", this)) {
       if (isOnHost() && t.isOnHost()) {
         Pointer.memcpy(t.data, data, 4L * elements);
       } else if (isOnHost()) {
@@ -172,10 +194,12 @@ public final class Tensor implements AutoCloseable {
       throw new IllegalArgumentException("tensor " + shape + " has " + elements
           + " elements, destination has " + (dst == null ? "none" : String.valueOf(dst.length)));
     }
-    if (memory != null) {
-      memory.read(dst);
-    } else {
-      data.get(dst, 0, elements);
+    try (Uses u = Uses.begin("copyTo").read("tensor", this)) {
+      if (memory != null) {
+        memory.read(dst);
+      } else {
+        data.get(dst, 0, elements);
+      }
     }
   }
 
@@ -183,11 +207,7 @@ public final class Tensor implements AutoCloseable {
   public float[] toArray() {
     checkOpen();
     float[] out = new float[elements];
-    if (memory != null) {
-      memory.read(out);
-    } else {
-      data.get(out, 0, elements);
-    }
+    copyTo(out);
     return out;
   }
 
@@ -198,16 +218,19 @@ public final class Tensor implements AutoCloseable {
       throw new IllegalArgumentException("tensor " + shape + " has " + elements
           + " elements, source has " + (src == null ? "none" : String.valueOf(src.length)));
     }
-    if (memory != null) {
-      memory.write(src);
-    } else {
-      data.put(src, 0, src.length);
+    try (Uses u = Uses.begin("copyFrom").write("tensor", this)) {
+      if (memory != null) {
+        memory.write(src);
+      } else {
+        data.put(src, 0, src.length);
+      }
     }
   }
 
   /**
-   * A view of the host memory, for engines that compute on the host. Valid until
-   * {@link #close()}; do not keep it longer. Throws {@link IllegalArgumentException} for a device
+   * A view of the host memory, for engines that compute on the host. Valid while the caller holds
+   * a use of this tensor ({@link Uses}); without one, another thread's {@link #close()} may free
+   * it at any time. Throws {@link IllegalArgumentException} for a device
    * tensor: an engine handed one it cannot read refuses it here, naming where it lives.
    */
   public FloatPointer pointer() {
@@ -229,35 +252,50 @@ public final class Tensor implements AutoCloseable {
   }
 
   public boolean isClosed() {
-    return closed || (base != null && base.closed);
+    return closed || lifetime.isClosed();
   }
 
   /** Throws {@link IllegalStateException} naming the tensor if it has been closed. */
   public void checkOpen() {
-    if (closed || (base != null && base.closed)) {
-      throw new IllegalStateException("tensor " + shape + " is closed");
+    if (isClosed()) {
+      throw new IllegalStateException(describe() + " is closed");
     }
   }
 
+  /**
+   * True when both tensors share memory (one is a view of the other, or both views of one
+   * tensor): a kernel that must not write its input refuses such a pair.
+   */
+  public boolean sameMemory(Tensor other) {
+    return other != null && root() == other.root();
+  }
+
+  private Tensor root() {
+    return base != null ? base : this;
+  }
+
+  /** The use count behind this tensor's memory (shared with its views). */
+  public Lifetime lifetime() {
+    return lifetime;
+  }
+
+  String describe() {
+    return "tensor " + shape + (isOnHost() ? "" : " on " + device.name());
+  }
+
+  /**
+   * Frees the memory now, or, if a call on another thread is using it, as soon as that call
+   * returns; either way the tensor is unusable from now on. Closing a view frees nothing and
+   * leaves the owner open.
+   */
   @Override
   public void close() {
     if (closed) {
       return;
     }
     closed = true;
-    if (base != null) {
-      data = null;
-      memory = null;
-      return;
-    }
-    if (raw != null) {
-      data = null;
-      raw.close();
-      raw = null;
-    }
-    if (memory != null) {
-      memory.close();
-      memory = null;
+    if (base == null) {
+      lifetime.close();
     }
   }
 

@@ -6,6 +6,7 @@ import io.convkit.conv.Activation;
 import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
+import io.convkit.engine.AbstractEngine;
 import io.convkit.engine.Engine;
 import io.convkit.engine.LrnSpec;
 import io.convkit.nativ.ConvkitNative;
@@ -14,6 +15,7 @@ import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.tensor.Views;
+import java.lang.ref.Cleaner;
 import java.util.List;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -29,7 +31,7 @@ import org.bytedeco.javacpp.Pointer;
  * (Measured on 2 cores: with OpenBLAS's own 2 threads between our parallel im2col and epilogue,
  * three spinning threads shared two cores and layers such as ResNet-50's conv1 did not scale.)
  */
-public final class CpuEngine implements Engine {
+public final class CpuEngine extends AbstractEngine {
   /**
    * CONNECTION_TABLE: below this many multiply-adds per image, a batch of at least {@code threads}
    * images runs image-parallel (each thread unfolds and computes whole images) rather than
@@ -51,11 +53,42 @@ public final class CpuEngine implements Engine {
 
   private final int threads;
   private final Isa isa;
+  /** Stops the threads and frees the workspace of engines that were never closed. */
+  private static final Cleaner CLEANER = Cleaner.create();
+
   private final WorkerPool pool;
-  private FloatPointer workspaceOwner;
-  private FloatPointer workspace;
-  private long workspaceFloats;
+  private final Workspace workspace = new Workspace();
+  private final Cleaner.Cleanable cleanable;
   private boolean closed;
+
+  /**
+   * The engine's reusable scratch memory: a separate object so that the cleaner frees it without
+   * holding the engine.
+   */
+  private static final class Workspace {
+    private FloatPointer owner;
+    private FloatPointer view;
+    private long floats;
+
+    synchronized FloatPointer atLeast(long n, String what) {
+      if (n > floats) {
+        close();
+        owner = Views.allocate(n, what);
+        view = Views.aligned(owner, n);
+        floats = n;
+      }
+      return view;
+    }
+
+    synchronized void close() {
+      if (owner != null) {
+        owner.close();
+      }
+      owner = null;
+      view = null;
+      floats = 0;
+    }
+  }
 
   public CpuEngine(int threads, Isa isa) {
     if (threads < 1) {
@@ -68,6 +101,14 @@ public final class CpuEngine implements Engine {
     this.threads = threads;
     this.isa = isa;
     this.pool = new WorkerPool(threads);
+    WorkerPool p = pool;
+    Workspace w = workspace;
+    // Captures the pool and workspace, not the engine (the pool's threads never see the engine
+    // once a call has returned), so a forgotten engine is collected and its threads stop.
+    this.cleanable = CLEANER.register(this, () -> {
+      p.close();
+      w.close();
+    });
   }
 
   @Override
@@ -87,13 +128,12 @@ public final class CpuEngine implements Engine {
 
   /** Bytes of workspace this engine holds now (it grows to the largest call and is reused). */
   public synchronized long workspaceBytes() {
-    return 4 * workspaceFloats;
+    return 4 * workspace.floats;
   }
 
   @Override
-  public synchronized void convolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
+  protected synchronized void runConvolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
     checkNotClosed();
-    Engine.checkCall(plan, weights, x, y);
     Call c = new Call(plan, weights, x, y);
     switch (plan.algorithm()) {
       case POINTWISE_GEMM -> gemmConv(c);
@@ -337,17 +377,7 @@ public final class CpuEngine implements Engine {
 
   /** At least {@code floats} of 64-byte-aligned workspace; grows, never shrinks, until close. */
   private FloatPointer workspace(long floats) {
-    if (floats > workspaceFloats) {
-      if (workspaceOwner != null) {
-        workspaceOwner.close();
-      }
-      workspaceOwner = null;
-      workspaceFloats = 0;
-      workspaceOwner = Views.allocate(floats, name() + " workspace");
-      workspace = Views.aligned(workspaceOwner, floats);
-      workspaceFloats = floats;
-    }
-    return workspace;
+    return workspace.atLeast(floats, name() + " workspace");
   }
 
   /**
@@ -357,9 +387,8 @@ public final class CpuEngine implements Engine {
    * a small layer runs on the calling thread alone.
    */
   @Override
-  public synchronized void pool(PoolSpec spec, Tensor x, Tensor y) {
+  protected synchronized void runPool(PoolSpec spec, Tensor x, Tensor y) {
     checkNotClosed();
-    Engine.checkPool(spec, x, y);
     Shape in = x.shape();
     Shape out = y.shape();
     int kh = spec.kernelH(in);
@@ -388,9 +417,8 @@ public final class CpuEngine implements Engine {
    * In place is safe: each element is read and written by one thread, loads before stores.
    */
   @Override
-  public synchronized void add(Tensor a, Tensor b, Tensor y, Activation act) {
+  protected synchronized void runAdd(Tensor a, Tensor b, Tensor y, Activation act) {
     checkNotClosed();
-    Engine.checkAdd(a, b, y, act);
     int n = y.elements();
     FloatPointer pa = a.pointer();
     FloatPointer pb = b.pointer();
@@ -411,9 +439,8 @@ public final class CpuEngine implements Engine {
    * 8*C-float buffer of squares in the workspace.
    */
   @Override
-  public synchronized void lrn(LrnSpec spec, Tensor x, Tensor y) {
+  protected synchronized void runLrn(LrnSpec spec, Tensor x, Tensor y) {
     checkNotClosed();
-    Engine.checkLrn(spec, x, y);
     Shape s = x.shape();
     int c = s.c();
     int hw = s.plane();
@@ -432,9 +459,8 @@ public final class CpuEngine implements Engine {
 
   /** Layer norm (kernels/norm.inc): tasks are 8-pixel blocks of one image. */
   @Override
-  public synchronized void layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y) {
+  protected synchronized void runLayerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y) {
     checkNotClosed();
-    Engine.checkLayerNorm(x, gamma, beta, eps, y);
     Shape s = x.shape();
     int c = s.c();
     int hw = s.plane();
@@ -454,9 +480,8 @@ public final class CpuEngine implements Engine {
    * memory-bound, and it stalled for milliseconds whenever the other core was busy.)
    */
   @Override
-  public synchronized void concat(List<Tensor> xs, Tensor y) {
+  protected synchronized void runConcat(List<Tensor> xs, Tensor y) {
     checkNotClosed();
-    Engine.checkConcat(xs, y);
     Shape out = y.shape();
     long hw = out.plane();
     long outImage = out.c() * hw;
@@ -475,9 +500,8 @@ public final class CpuEngine implements Engine {
 
   /** Channel scaling (kernels/norm.inc): tasks are (image, channel) planes. */
   @Override
-  public synchronized void scaleChannels(Tensor x, Tensor s, Tensor y) {
+  protected synchronized void runScaleChannels(Tensor x, Tensor s, Tensor y) {
     checkNotClosed();
-    Engine.checkScaleChannels(x, s, y);
     Shape shape = x.shape();
     int planes = shape.n() * shape.c();
     int hw = shape.plane();
@@ -498,12 +522,8 @@ public final class CpuEngine implements Engine {
   public synchronized void close() {
     if (!closed) {
       closed = true;
-      pool.close();
-      if (workspaceOwner != null) {
-        workspaceOwner.close();
-        workspaceOwner = null;
-        workspaceFloats = 0;
-      }
+      cleanable.clean(); // stops the threads, frees the workspace; once
+
     }
   }
 

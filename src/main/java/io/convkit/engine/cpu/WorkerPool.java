@@ -88,7 +88,12 @@ final class WorkerPool implements AutoCloseable {
     while (pending.get() != 0) {
       Thread.onSpinWait();
     }
+    // Every worker is done with the body: drop it, so that the pool (whose threads are GC roots)
+    // keeps nothing of the caller alive between calls. Same generation, no chunks: a worker that
+    // wakes late sees nothing to do.
+    job = new Job(j.generation(), null, 0, 0, 1, null);
     Throwable t = mine != null ? mine : failure;
+    failure = null;
     if (t instanceof RuntimeException re) {
       throw re;
     }

@@ -4,6 +4,7 @@ import io.convkit.conv.Activation;
 import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
+import io.convkit.engine.AbstractEngine;
 import io.convkit.engine.Engine;
 import io.convkit.engine.LrnSpec;
 import io.convkit.pool.PoolKind;
@@ -52,7 +53,7 @@ import org.jocl.cl_program;
  * transfers, and work is queued without waiting ({@link #finish()} or reading a result waits).
  * Host tensors are accepted too: the engine copies them through staging buffers.
  */
-public final class OpenClEngine implements Engine {
+public final class OpenClEngine extends AbstractEngine {
   /** Where the .cl files and the tuning data are on the class path. */
   static final String KERNELS = "io/convkit/engine/opencl/kernels/";
 
@@ -504,12 +505,8 @@ public final class OpenClEngine implements Engine {
   }
 
   @Override
-  public synchronized void convolve(ConvPlan plan, ConvWeights w, Tensor x, Tensor y) {
-    checkOpen();
-    Engine.checkCall(plan, w, x, y);
-    if (w.isClosed()) {
-      throw new IllegalStateException(plan.spec().name() + ": the weights are closed");
-    }
+  protected synchronized void runConvolve(ConvPlan plan, ConvWeights w, Tensor x, Tensor y) {
+    checkOpen(); // the weights are held open for the call (AbstractEngine)
     ClConvPlan cp = clPlan(plan);
     DeviceWeights dw = deviceWeights(w, cp);
     cl_mem xm = input(x, 0, "input");
@@ -744,9 +741,8 @@ public final class OpenClEngine implements Engine {
   // Pooling and add.
 
   @Override
-  public synchronized void pool(PoolSpec spec, Tensor x, Tensor y) {
+  protected synchronized void runPool(PoolSpec spec, Tensor x, Tensor y) {
     checkOpen();
-    Engine.checkPool(spec, x, y);
     Shape in = x.shape();
     Shape out = y.shape();
     cl_mem xm = input(x, 0, "input");
@@ -762,9 +758,8 @@ public final class OpenClEngine implements Engine {
   }
 
   @Override
-  public synchronized void add(Tensor a, Tensor b, Tensor y, Activation act) {
+  protected synchronized void runAdd(Tensor a, Tensor b, Tensor y, Activation act) {
     checkOpen();
-    Engine.checkAdd(a, b, y, act);
     // Host operands go through their own staging slots; an output that aliases an input on the
     // host is read back from the output slot, so aliasing is harmless.
     cl_mem am = input(a, 0, "first operand");
@@ -780,9 +775,8 @@ public final class OpenClEngine implements Engine {
   // LRN, layer norm, concatenation and channel scaling.
 
   @Override
-  public synchronized void lrn(LrnSpec spec, Tensor x, Tensor y) {
+  protected synchronized void runLrn(LrnSpec spec, Tensor x, Tensor y) {
     checkOpen();
-    Engine.checkLrn(spec, x, y);
     Shape s = x.shape();
     cl_mem xm = input(x, 0, "input");
     cl_mem ym = outputMem(y, 1, "output");
@@ -799,9 +793,8 @@ public final class OpenClEngine implements Engine {
    * puts them on the device once per layer), else staged per call like any host tensor.
    */
   @Override
-  public synchronized void layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y) {
+  protected synchronized void runLayerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y) {
     checkOpen();
-    Engine.checkLayerNorm(x, gamma, beta, eps, y);
     Shape s = x.shape();
     cl_mem xm = input(x, 0, "input");
     cl_mem gm = input(gamma, 3, "gamma");
@@ -819,9 +812,8 @@ public final class OpenClEngine implements Engine {
    * its range (no staging); all-host operands are copied on the host.
    */
   @Override
-  public synchronized void concat(List<Tensor> xs, Tensor y) {
+  protected synchronized void runConcat(List<Tensor> xs, Tensor y) {
     checkOpen();
-    Engine.checkConcat(xs, y);
     Shape out = y.shape();
     long hw = out.plane();
     long outImageBytes = 4 * out.c() * hw;
@@ -861,9 +853,8 @@ public final class OpenClEngine implements Engine {
   }
 
   @Override
-  public synchronized void scaleChannels(Tensor x, Tensor s, Tensor y) {
+  protected synchronized void runScaleChannels(Tensor x, Tensor s, Tensor y) {
     checkOpen();
-    Engine.checkScaleChannels(x, s, y);
     // As in add: an output that aliases the input on the host is read back from its own slot.
     cl_mem xm = input(x, 0, "input");
     cl_mem sm = input(s, 3, "scale");

@@ -4,6 +4,7 @@ import io.convkit.conv.Activation;
 import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
+import io.convkit.engine.AbstractEngine;
 import io.convkit.engine.Engine;
 import io.convkit.engine.LrnSpec;
 import io.convkit.pool.PoolKind;
@@ -19,7 +20,7 @@ import java.util.List;
  * channel scaling are written out the same way. Slow
  * by design; it shares no code with the other engines.
  */
-public final class ReferenceEngine implements Engine {
+public final class ReferenceEngine extends AbstractEngine {
   @Override
   public String name() {
     return "reference";
@@ -31,8 +32,7 @@ public final class ReferenceEngine implements Engine {
   }
 
   @Override
-  public void convolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
-    Engine.checkCall(plan, weights, x, y);
+  protected void runConvolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
     y.copyFrom(compute(plan.spec(), weights.denseArray(), weights.biasArray(), x.toArray(),
         plan.input().n(), plan.input().h(), plan.input().w(), plan.output().h(),
         plan.output().w()));
@@ -117,8 +117,7 @@ public final class ReferenceEngine implements Engine {
    * {@link PoolSpec#divisor} and rounded once to float.
    */
   @Override
-  public void pool(PoolSpec spec, Tensor x, Tensor y) {
-    Engine.checkPool(spec, x, y);
+  protected void runPool(PoolSpec spec, Tensor x, Tensor y) {
     Shape in = x.shape();
     Shape out = y.shape();
     float[] src = x.toArray();
@@ -172,8 +171,7 @@ public final class ReferenceEngine implements Engine {
    * addition, since 53 >= 2*24 + 2.)
    */
   @Override
-  public void add(Tensor a, Tensor b, Tensor y, Activation act) {
-    Engine.checkAdd(a, b, y, act);
+  protected void runAdd(Tensor a, Tensor b, Tensor y, Activation act) {
     float[] p = a.toArray();
     float[] q = b.toArray();
     float[] out = new float[p.length];
@@ -188,8 +186,7 @@ public final class ReferenceEngine implements Engine {
    * once to float.
    */
   @Override
-  public void lrn(LrnSpec spec, Tensor x, Tensor y) {
-    Engine.checkLrn(spec, x, y);
+  protected void runLrn(LrnSpec spec, Tensor x, Tensor y) {
     Shape s = x.shape();
     int c = s.c();
     int hw = s.plane();
@@ -216,8 +213,7 @@ public final class ReferenceEngine implements Engine {
 
   /** Layer norm with float64 mean, variance (two passes) and normalisation, rounded once. */
   @Override
-  public void layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y) {
-    Engine.checkLayerNorm(x, gamma, beta, eps, y);
+  protected void runLayerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y) {
     Shape s = x.shape();
     int c = s.c();
     int hw = s.plane();
@@ -249,8 +245,7 @@ public final class ReferenceEngine implements Engine {
 
   /** Concatenation: each image's inputs one after another. */
   @Override
-  public void concat(List<Tensor> xs, Tensor y) {
-    Engine.checkConcat(xs, y);
+  protected void runConcat(List<Tensor> xs, Tensor y) {
     Shape out = y.shape();
     int hw = out.plane();
     float[] dst = new float[y.elements()];
@@ -271,8 +266,7 @@ public final class ReferenceEngine implements Engine {
 
   /** {@code y = x * s[n][c]}: one float multiplication, correctly rounded. */
   @Override
-  public void scaleChannels(Tensor x, Tensor s, Tensor y) {
-    Engine.checkScaleChannels(x, s, y);
+  protected void runScaleChannels(Tensor x, Tensor s, Tensor y) {
     Shape shape = x.shape();
     int hw = shape.plane();
     float[] in = x.toArray();

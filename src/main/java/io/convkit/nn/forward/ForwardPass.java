@@ -1,15 +1,20 @@
 package io.convkit.nn.forward;
 
 import io.convkit.engine.Engine;
+import io.convkit.tensor.Lifetime;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
+import io.convkit.tensor.Uses;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Runs a {@link ForwardPlan} on one engine.
@@ -19,6 +24,14 @@ import java.util.Map;
  * shape) and allocates the pool's tensors on the engine's device. Later calls with that shape
  * allocate nothing: no tensors, no host arrays ({@link #allocations()} counts tensors). The
  * buffers live until {@link #close()} or an input of another shape.
+ *
+ * <p>Threads: a pass may be shared. Each thread that calls it gets buffers of its own (made on
+ * its first call, freed by {@link #close()} or once the thread has ended), so N threads on one
+ * pass and one engine compute what N separate passes would; the engine serialises their calls.
+ * The tensor {@link #forward} returns belongs to the calling thread's buffers: the same thread's
+ * next call overwrites it, another thread's does not. Calling the pass again from inside its own
+ * {@link Observer} throws {@link IllegalStateException}. Closing the pass (or its plan) while
+ * calls run frees their memory when they return.
  *
  * <pre>{@code
  * try (ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, 1));
@@ -34,16 +47,45 @@ public final class ForwardPass implements AutoCloseable {
   private final ForwardPlan plan;
   private final Engine engine;
   private final List<Step> steps;
-  private final Step.Scratch[] scratch;
-  private Shape input;
-  private Shape[] shapes;
-  private int[] slotOf;
-  private Tensor[] slots = new Tensor[0];
-  private Tensor outputView;
-  private long allocations;
-  private boolean profiling;
-  private final List<StepTime> times = new ArrayList<>();
-  private boolean closed;
+  // One context per calling thread; weak keys, and contexts of ended threads are freed.
+  private final Map<Thread, Context> contexts = new WeakHashMap<>();
+  private final AtomicLong allocations = new AtomicLong();
+  private volatile boolean profiling;
+  private volatile List<StepTime> times = List.of();
+  private final Lifetime lifetime;
+
+  /** What one thread's calls use: buffers for its current input shape and the steps' scratch. */
+  private final class Context {
+    final Step.Scratch[] scratch = new Step.Scratch[steps.size()];
+    Shape input;
+    Shape[] shapes;
+    int[] slotOf;
+    Tensor[] slots = new Tensor[0];
+    Tensor outputView;
+    boolean running;
+
+    Context() {
+      for (int i = 0; i < scratch.length; i++) {
+        scratch[i] = new Step.Scratch();
+      }
+    }
+
+    void releaseBuffers() {
+      for (Tensor t : slots) {
+        t.close();
+      }
+      slots = new Tensor[0];
+      input = null;
+      outputView = null;
+    }
+
+    void close() {
+      releaseBuffers();
+      for (Step.Scratch s : scratch) {
+        s.close();
+      }
+    }
+  }
 
   public ForwardPass(ForwardPlan plan, Engine engine) {
     if (plan == null || engine == null) {
@@ -52,10 +94,8 @@ public final class ForwardPass implements AutoCloseable {
     this.plan = plan;
     this.engine = engine;
     this.steps = plan.steps();
-    this.scratch = new Step.Scratch[steps.size()];
-    for (int i = 0; i < scratch.length; i++) {
-      scratch[i] = new Step.Scratch();
-    }
+    this.lifetime = new Lifetime("forward pass of " + plan.network().name() + " on "
+        + engine.name(), this::freeContexts);
   }
 
   public Engine engine() {
@@ -71,20 +111,21 @@ public final class ForwardPass implements AutoCloseable {
     profiling = on;
   }
 
-  /** The per-step times of the last call made while profiling. */
+  /** The per-step times of the last call made while profiling (by any thread). */
   public List<StepTime> times() {
-    return List.copyOf(times);
+    return times;
   }
 
-  /** Tensors this pass has allocated so far (flat after the first call for a shape). */
+  /** Tensors this pass has allocated so far (flat after each thread's first call for a shape). */
   public long allocations() {
-    return allocations;
+    return allocations.get();
   }
 
   /**
    * Runs the network on {@code x} (host memory, or the engine's device) and returns the output
-   * with the network's output shape. The tensor belongs to this pass: it is overwritten by the
-   * next call and freed by {@link #close()}; copy it (toArray, to(...)) to keep it.
+   * with the network's output shape. The tensor belongs to this pass and the calling thread: it
+   * is overwritten by the thread's next call and freed by {@link #close()}; copy it (toArray,
+   * to(...)) to keep it.
    */
   public Tensor forward(Tensor x) {
     return forward(x, null);
@@ -97,17 +138,30 @@ public final class ForwardPass implements AutoCloseable {
 
   /** {@link #forward(Tensor)}, calling {@code observer} after each step. */
   public Tensor forward(Tensor x, Observer observer) {
-    check();
-    prepare(x.shape());
+    if (x == null) {
+      throw new IllegalArgumentException("forward pass of " + plan.network().name()
+          + ": the input is null");
+    }
+    try (Uses u = begin()) {
+      Context c = enter();
+      try {
+        return run(c, x, observer);
+      } finally {
+        c.running = false;
+      }
+    }
+  }
+
+  private Tensor run(Context c, Tensor x, Observer observer) {
+    prepare(c, x.shape());
     Tensor[] value = new Tensor[plan.valueCount()];
     value[0] = x;
     for (int i = 0; i < steps.size(); i++) {
       Step s = steps.get(i);
-      value[s.output()] = slots[slotOf[s.output()]];
+      value[s.output()] = c.slots[c.slotOf[s.output()]];
     }
-    if (profiling) {
-      times.clear();
-    }
+    boolean timed = profiling;
+    List<StepTime> t = timed ? new ArrayList<>() : null;
     for (int i = 0; i < steps.size(); i++) {
       Step s = steps.get(i);
       Tensor[] in = new Tensor[s.inputCount()];
@@ -115,34 +169,44 @@ public final class ForwardPass implements AutoCloseable {
         in[j] = value[s.input(j)];
       }
       Tensor out = value[s.output()];
-      long t0 = profiling ? System.nanoTime() : 0;
-      s.run(engine, in, out, scratch[i]);
-      if (profiling) {
+      long t0 = timed ? System.nanoTime() : 0;
+      s.run(engine, in, out, c.scratch[i]);
+      if (timed) {
         engine.finish();
-        times.add(new StepTime(s, System.nanoTime() - t0,
-            s.macs(ForwardPlan.inputShapes(s, shapes)), out.shape()));
+        t.add(new StepTime(s, System.nanoTime() - t0,
+            s.macs(ForwardPlan.inputShapes(s, c.shapes)), out.shape()));
       }
       if (observer != null) {
         observer.after(i, out);
       }
     }
+    if (timed) {
+      times = List.copyOf(t);
+    }
     if (plan.output() == 0) {
       return x;
     }
-    return outputView;
+    return c.outputView;
   }
 
   /**
    * Runs step {@code index} alone on the given input tensors (host or this engine's) and returns
-   * its output buffer (owned by this pass). For layer-by-layer comparisons between engines.
+   * its output buffer (owned by this pass and thread). For layer-by-layer comparisons between
+   * engines.
    */
   public Tensor runStep(int index, Shape networkInput, Tensor... inputs) {
-    check();
-    prepare(networkInput);
-    Step s = steps.get(index);
-    Tensor out = slots[slotOf[s.output()]];
-    s.run(engine, inputs, out, scratch[index]);
-    return out;
+    try (Uses u = begin()) {
+      Context c = enter();
+      try {
+        prepare(c, networkInput);
+        Step s = steps.get(index);
+        Tensor out = c.slots[c.slotOf[s.output()]];
+        s.run(engine, inputs, out, c.scratch[index]);
+        return out;
+      } finally {
+        c.running = false;
+      }
+    }
   }
 
   /** The shape of every value's tensor for this network input. */
@@ -150,12 +214,47 @@ public final class ForwardPass implements AutoCloseable {
     return plan.shapes(networkInput);
   }
 
-  /** Assigns buffers for this input shape (once per shape) and allocates them. */
-  private void prepare(Shape in) {
-    if (in.equals(input)) {
+  /** Holds this pass and its plan open for one call. */
+  private Uses begin() {
+    return Uses.begin(lifetime.what()).hold(null, lifetime).hold(null, plan.lifetime());
+  }
+
+  /** The calling thread's context, marked running (a nested call on this thread is refused). */
+  private Context enter() {
+    Thread me = Thread.currentThread();
+    Context c;
+    List<Context> ended = new ArrayList<>();
+    synchronized (contexts) {
+      c = contexts.get(me);
+      if (c == null) {
+        // A new thread: free what threads that have ended left behind.
+        for (Iterator<Map.Entry<Thread, Context>> it = contexts.entrySet().iterator();
+            it.hasNext(); ) {
+          Map.Entry<Thread, Context> e = it.next();
+          if (!e.getKey().isAlive()) {
+            ended.add(e.getValue());
+            it.remove();
+          }
+        }
+        c = new Context();
+        contexts.put(me, c);
+      }
+    }
+    ended.forEach(Context::close);
+    if (c.running) {
+      throw new IllegalStateException("forward pass of " + plan.network().name()
+          + " is already running on thread \"" + me.getName() + "\" (a call from its observer?)");
+    }
+    c.running = true;
+    return c;
+  }
+
+  /** Assigns buffers for this input shape (once per shape and thread) and allocates them. */
+  private void prepare(Context c, Shape in) {
+    if (in.equals(c.input)) {
       return;
     }
-    releaseBuffers();
+    c.releaseBuffers();
     Shape[] sh = plan.shapes(in);
     int n = plan.valueCount();
     int[] lastUse = new int[n];
@@ -196,7 +295,7 @@ public final class ForwardPass implements AutoCloseable {
     try {
       for (int i = 0; i < t.length; i++) {
         t[i] = Tensor.allocate(slotShapes.get(i), engine);
-        allocations++;
+        allocations.incrementAndGet();
       }
     } catch (RuntimeException | Error e) {
       for (Tensor x : t) {
@@ -206,50 +305,41 @@ public final class ForwardPass implements AutoCloseable {
       }
       throw e;
     }
-    slots = t;
-    slotOf = slot;
-    shapes = sh;
-    input = in;
+    c.slots = t;
+    c.slotOf = slot;
+    c.shapes = sh;
+    c.input = in;
     if (plan.output() != 0) {
-      Tensor o = slots[slot[plan.output()]];
+      Tensor o = c.slots[slot[plan.output()]];
       Shape logical = plan.network().shapes(in).get(
           plan.network().nodes().get(plan.network().nodes().size() - 1).name());
-      outputView = logical.equals(o.shape()) ? o : o.view(logical);
+      c.outputView = logical.equals(o.shape()) ? o : o.view(logical);
     }
   }
 
-  /** Buffers held now (for reports and tests). */
+  /** Buffers the calling thread's context holds now (for reports and tests). */
   public int bufferCount() {
-    return slots.length;
-  }
-
-  private void releaseBuffers() {
-    for (Tensor t : slots) {
-      t.close();
-    }
-    slots = new Tensor[0];
-    input = null;
-    outputView = null;
-  }
-
-  private void check() {
-    if (closed) {
-      throw new IllegalStateException("forward pass on " + engine.name() + " is closed");
-    }
-    if (plan.isClosed()) {
-      throw new IllegalStateException("forward plan of " + plan.network().name() + " is closed");
+    synchronized (contexts) {
+      Context c = contexts.get(Thread.currentThread());
+      return c == null ? 0 : c.slots.length;
     }
   }
 
-  /** Frees the buffers and the steps' parameter tensors (not the plan, nor the engine). */
+  private void freeContexts() {
+    List<Context> all;
+    synchronized (contexts) {
+      all = new ArrayList<>(contexts.values());
+      contexts.clear();
+    }
+    all.forEach(Context::close);
+  }
+
+  /**
+   * Frees every thread's buffers and the steps' parameter tensors (not the plan, nor the engine):
+   * now, or when the calls running on other threads return.
+   */
   @Override
   public void close() {
-    if (!closed) {
-      closed = true;
-      releaseBuffers();
-      for (Step.Scratch s : scratch) {
-        s.close();
-      }
-    }
+    lifetime.close();
   }
 }

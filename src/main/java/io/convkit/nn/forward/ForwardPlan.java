@@ -26,6 +26,7 @@ import io.convkit.nn.weights.BnFold;
 import io.convkit.nn.weights.NetworkWeights;
 import io.convkit.pool.PoolKind;
 import io.convkit.pool.PoolSpec;
+import io.convkit.tensor.Lifetime;
 import io.convkit.tensor.Shape;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -77,11 +78,13 @@ public final class ForwardPlan implements AutoCloseable {
   private final NetworkWeights weights;
   private int values = 1;
   private int output;
-  private boolean closed;
+  // Forward passes hold it during a call, so close() frees the weights only after the call.
+  private final Lifetime lifetime;
 
   public ForwardPlan(Network net, NetworkWeights weights) {
     this.net = net;
     this.weights = weights;
+    this.lifetime = new Lifetime("forward plan of " + net.name(), this::freeWeights);
     for (Network.Node n : net.nodes()) {
       for (String in : n.inputs()) {
         consumers.merge(in, 1, Integer::sum);
@@ -414,12 +417,24 @@ public final class ForwardPlan implements AutoCloseable {
   }
 
   public boolean isClosed() {
-    return closed;
+    return lifetime.isClosed();
   }
 
+  /** The use count a forward pass holds during a call. */
+  Lifetime lifetime() {
+    return lifetime;
+  }
+
+  /**
+   * Frees the weights now, or when the last forward call using this plan (on any thread)
+   * returns; later calls throw {@link IllegalStateException}.
+   */
   @Override
   public void close() {
-    closed = true;
+    lifetime.close();
+  }
+
+  private void freeWeights() {
     for (Step s : steps) {
       if (s instanceof Step.ConvBacked c && c.conv != null) {
         c.conv.close();

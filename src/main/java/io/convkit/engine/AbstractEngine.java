@@ -1,0 +1,113 @@
+package io.convkit.engine;
+
+import io.convkit.conv.Activation;
+import io.convkit.conv.ConvPlan;
+import io.convkit.conv.ConvWeights;
+import io.convkit.pool.PoolSpec;
+import io.convkit.tensor.Tensor;
+import io.convkit.tensor.Uses;
+import java.util.List;
+
+/**
+ * What every engine does before it computes, in one place: the argument checks of
+ * {@link Engine}, then a {@link Uses} scope over every tensor and weight the call touches, held
+ * until the engine's {@code run*} method returns. So no engine can be handed memory that another
+ * thread frees during the call, or that another thread writes while the call reads it (see
+ * {@link io.convkit.tensor.Lifetime}); an engine's own code never acquires anything.
+ *
+ * <p>An engine whose work outlives its {@code run*} method (queued device work) must only queue
+ * work on memory it owns, or wait before returning: the OpenCL engine copies host tensors with
+ * blocking transfers, and OpenCL keeps a released device buffer alive until queued commands that
+ * use it finish.
+ */
+public abstract class AbstractEngine implements Engine {
+  @Override
+  public final void convolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
+    if (plan == null || weights == null) {
+      throw new IllegalArgumentException("convolve: " + (plan == null ? "plan" : "weights")
+          + " is null");
+    }
+    Engine.checkCall(plan, weights, x, y);
+    try (Uses u = Uses.begin(plan.spec().name()).hold("weights", weights.lifetime())
+        .read("input", x).write("output", y)) {
+      runConvolve(plan, weights, x, y);
+    }
+  }
+
+  @Override
+  public final void pool(PoolSpec spec, Tensor x, Tensor y) {
+    Engine.checkPool(spec, x, y);
+    try (Uses u = Uses.begin(spec.name()).read("input", x).write("output", y)) {
+      runPool(spec, x, y);
+    }
+  }
+
+  @Override
+  public final void add(Tensor a, Tensor b, Tensor y, Activation act) {
+    Engine.checkAdd(a, b, y, act);
+    try (Uses u = Uses.begin("add").read("first input", a).read("second input", b)
+        .write("output", y)) {
+      runAdd(a, b, y, act);
+    }
+  }
+
+  @Override
+  public final void lrn(LrnSpec spec, Tensor x, Tensor y) {
+    Engine.checkLrn(spec, x, y);
+    try (Uses u = Uses.begin("lrn").read("input", x).write("output", y)) {
+      runLrn(spec, x, y);
+    }
+  }
+
+  @Override
+  public final void layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y) {
+    Engine.checkLayerNorm(x, gamma, beta, eps, y);
+    try (Uses u = Uses.begin("layernorm").read("input", x).read("gamma", gamma)
+        .read("beta", beta).write("output", y)) {
+      runLayerNorm(x, gamma, beta, eps, y);
+    }
+  }
+
+  @Override
+  public final void concat(List<Tensor> xs, Tensor y) {
+    Engine.checkConcat(xs, y);
+    List<Tensor> inputs = List.copyOf(xs); // the list the checks passed is the list that runs
+    try (Uses u = Uses.begin("concat")) {
+      for (int i = 0; i < inputs.size(); i++) {
+        u.read("input " + i, inputs.get(i));
+      }
+      u.write("output", y);
+      runConcat(inputs, y);
+    }
+  }
+
+  @Override
+  public final void scaleChannels(Tensor x, Tensor s, Tensor y) {
+    Engine.checkScaleChannels(x, s, y);
+    try (Uses u = Uses.begin("scale channels").read("input", x).read("scale", s)
+        .write("output", y)) {
+      runScaleChannels(x, s, y);
+    }
+  }
+
+  /** {@link #convolve}, on checked arguments held for the call. */
+  protected abstract void runConvolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y);
+
+  /** {@link #pool}, on checked arguments held for the call. */
+  protected abstract void runPool(PoolSpec spec, Tensor x, Tensor y);
+
+  /** {@link #add}, on checked arguments held for the call. */
+  protected abstract void runAdd(Tensor a, Tensor b, Tensor y, Activation act);
+
+  /** {@link #lrn}, on checked arguments held for the call. */
+  protected abstract void runLrn(LrnSpec spec, Tensor x, Tensor y);
+
+  /** {@link #layerNorm}, on checked arguments held for the call. */
+  protected abstract void runLayerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y);
+
+  /** {@link #concat}, on checked arguments held for the call. */
+  protected abstract void runConcat(List<Tensor> xs, Tensor y);
+
+  /** {@link #scaleChannels}, on checked arguments held for the call. */
+  protected abstract void runScaleChannels(Tensor x, Tensor s, Tensor y);
+}
