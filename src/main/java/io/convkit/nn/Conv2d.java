@@ -12,6 +12,10 @@ import io.convkit.tensor.Tensor;
 /**
  * A convolution layer: a spec plus its weights ([out][in/groups][kh][kw] flattened) and bias.
  * {@link #forward(Tensor, Engine)} plans once per input shape and runs on any engine.
+ *
+ * <p>Threads: a layer may be shared; its weights are read-only and its plan cache is locked.
+ * Closing it while calls on other threads use it frees the weights when those calls return; later
+ * calls throw {@link IllegalStateException}.
  */
 public final class Conv2d implements AutoCloseable {
   private final ConvSpec spec;
@@ -77,6 +81,7 @@ public final class Conv2d implements AutoCloseable {
     engine.convolve(plan(x.shape(), null), weights, x, y);
   }
 
+  /** Frees the weights now, or when the calls using them return. */
   @Override
   public void close() {
     weights.close();

@@ -38,8 +38,27 @@ class LifetimeSafetyTest {
 
   enum Target { INPUT, OUTPUT, WEIGHTS }
 
-  /** Runs {@code call} on one thread while another closes {@code victim} after a random delay. */
-  static Throwable race(Runnable call, AutoCloseable victim, Random rnd) throws Exception {
+  /** Closes that landed while the call held the victim (printed: evidence the race is real). */
+  static final java.util.concurrent.atomic.AtomicInteger MID_CALL = new java.util.concurrent.atomic.AtomicInteger();
+
+  /** Microseconds one call takes (the median of five), so closes can land inside it. */
+  static int micros(Runnable call) {
+    long[] t = new long[5];
+    for (int i = 0; i < t.length; i++) {
+      long t0 = System.nanoTime();
+      call.run();
+      t[i] = System.nanoTime() - t0;
+    }
+    java.util.Arrays.sort(t);
+    return (int) Math.max(20, t[2] / 1000);
+  }
+
+  /**
+   * Runs {@code call} on one thread while another closes {@code victim} after a random delay of
+   * up to twice {@code callMicros} (so some closes land during the call, some before or after).
+   */
+  static Throwable race(Runnable call, AutoCloseable victim, Random rnd, int callMicros)
+      throws Exception {
     AtomicReference<Throwable> failure = new AtomicReference<>();
     CountDownLatch go = new CountDownLatch(1);
     Thread caller = new Thread(() -> {
@@ -50,11 +69,16 @@ class LifetimeSafetyTest {
         failure.set(t);
       }
     }, "race-caller");
-    int delayMicros = rnd.nextInt(3000);
+    int delayMicros = rnd.nextInt(2 * callMicros);
+    io.convkit.tensor.Lifetime held = victim instanceof Tensor t ? t.lifetime()
+        : victim instanceof Conv2d c ? c.weights().lifetime() : null;
     Thread closer = new Thread(() -> {
       try {
         go.await();
         TimeUnit.MICROSECONDS.sleep(delayMicros);
+        if (held != null && held.users() > 0) {
+          MID_CALL.incrementAndGet();
+        }
         victim.close();
       } catch (Exception e) {
         failure.compareAndSet(null, e);
@@ -94,9 +118,11 @@ class LifetimeSafetyTest {
           float[] b = spec.hasBias() ? ConvCases.data(2, spec.outChannels()) : null;
           float[] xs = ConvCases.data(3, in.elements());
           float[] expected;
+          int callMicros;
           try (Conv2d conv = new Conv2d(spec, w, b); Tensor x = Tensor.of(xs, in.dims());
               Tensor y = conv.forward(x, e)) {
             expected = y.toArray();
+            callMicros = micros(() -> conv.forwardInto(x, e, y));
           }
           for (Target target : Target.values()) {
             for (int round = 0; round < ROUNDS; round++) {
@@ -108,7 +134,7 @@ class LifetimeSafetyTest {
                 case OUTPUT -> y;
                 case WEIGHTS -> conv;
               };
-              Throwable t = race(() -> conv.forwardInto(x, e, y), victim, rnd);
+              Throwable t = race(() -> conv.forwardInto(x, e, y), victim, rnd, callMicros);
               assertClosedFailure(t, target + " of " + spec.name() + " on " + e.name());
               if (t == null && target != Target.OUTPUT) {
                 assertArrayEquals(expected, y.toArray(), "a call that finished computed " + target
@@ -124,6 +150,7 @@ class LifetimeSafetyTest {
     } finally {
       engines.forEach(Engine::close);
     }
+    System.out.println("LifetimeSafetyTest: " + MID_CALL.get() + " closes landed during a conv");
   }
 
   @Test
@@ -134,14 +161,20 @@ class LifetimeSafetyTest {
     List<Engine> engines = CpuVariants.open();
     try {
       for (Engine e : engines) {
+        int poolMicros;
+        int addMicros;
+        try (Tensor x = Tensor.zeros(in); Tensor y = Tensor.zeros(spec.outputShape(in))) {
+          poolMicros = micros(() -> e.pool(spec, x, y));
+          addMicros = micros(() -> e.add(x, x, x, Activation.NONE));
+        }
         for (int round = 0; round < ROUNDS; round++) {
           Tensor x = Tensor.of(ConvCases.data(round, in.elements()), in.dims());
           Tensor y = Tensor.zeros(spec.outputShape(in));
-          Throwable t = race(() -> e.pool(spec, x, y), round % 2 == 0 ? x : y, rnd);
+          Throwable t = race(() -> e.pool(spec, x, y), round % 2 == 0 ? x : y, rnd, poolMicros);
           assertClosedFailure(t, "pool tensor on " + e.name());
           Tensor z = Tensor.zeros(in);
           t = race(() -> e.add(x.isClosed() ? z : x, z, z, Activation.RELU),
-              round % 2 == 0 ? z : y, rnd);
+              round % 2 == 0 ? z : y, rnd, addMicros);
           assertClosedFailure(t, "add tensor on " + e.name());
           x.close();
           y.close();

@@ -15,6 +15,7 @@ import io.convkit.tensor.Tensor;
 import io.convkit.tensor.Views;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -71,6 +72,9 @@ public final class OpenClEngine extends AbstractEngine {
   private final Map<String, cl_program> programs = new HashMap<>();
   private final Map<String, cl_kernel> kernels = new HashMap<>();
   private final Set<ClBuffer> live = Collections.newSetFromMap(new IdentityHashMap<>());
+  // The same buffers' handles, for the cleaner (a ClBuffer refers to the engine; a handle doesn't).
+  private final Set<cl_mem> liveMems = Collections.newSetFromMap(new IdentityHashMap<>());
+  private final Cleaner.Cleanable cleanable;
   private final Map<ConvWeights, Map<String, DeviceWeights>> weights = new IdentityHashMap<>();
   private final Map<ConvPlan, ClConvPlan> plans = new LinkedHashMap<>(64, 0.75f, true) {
     @Override
@@ -113,9 +117,33 @@ public final class OpenClEngine extends AbstractEngine {
       this.queue = q;
       this.dummy = buffer(1, "placeholder for absent bias");
     } catch (CLException e) {
+      liveMems.forEach(CL::clReleaseMemObject);
       CL.clReleaseContext(context);
       throw new OpenClException(name + ": cannot create a command queue: "
           + CL.stringFor_errorCode(e.getStatus()), e);
+    }
+    // Releases what an engine that was never closed holds, once it is collected (which needs
+    // every device tensor of it gone too, as each refers to the engine). Captures only handles.
+    this.cleanable = CLEANER.register(this, new Release(context, queue, programs, kernels,
+        liveMems));
+  }
+
+  private static final Cleaner CLEANER = Cleaner.create();
+
+  /** The OpenCL objects an engine owns; releases each once. */
+  private record Release(cl_context context, cl_command_queue queue,
+      Map<String, cl_program> programs, Map<String, cl_kernel> kernels, Set<cl_mem> mems)
+      implements Runnable {
+    @Override
+    public void run() {
+      kernels.values().forEach(CL::clReleaseKernel);
+      kernels.clear();
+      programs.values().forEach(CL::clReleaseProgram);
+      programs.clear();
+      mems.forEach(CL::clReleaseMemObject);
+      mems.clear();
+      CL.clReleaseCommandQueue(queue);
+      CL.clReleaseContext(context);
     }
   }
 
@@ -249,6 +277,7 @@ public final class OpenClEngine extends AbstractEngine {
     }
     ClBuffer b = new ClBuffer(this, m, floats, what);
     live.add(b);
+    liveMems.add(m);
     return b;
   }
 
@@ -290,6 +319,7 @@ public final class OpenClEngine extends AbstractEngine {
     cl_mem m = b.detach();
     if (m != null) {
       live.remove(b);
+      liveMems.remove(m);
       CL.clReleaseMemObject(m);
     }
   }
@@ -890,20 +920,11 @@ public final class OpenClEngine extends AbstractEngine {
     closed = true;
     events.forEach(CL::clReleaseEvent);
     events.clear();
-    for (cl_kernel k : kernels.values()) {
-      CL.clReleaseKernel(k);
-    }
-    kernels.clear();
-    for (cl_program p : programs.values()) {
-      CL.clReleaseProgram(p);
-    }
-    programs.clear();
     weights.clear();
     for (ClBuffer b : new ArrayList<>(live)) {
       release(b);
     }
-    CL.clReleaseCommandQueue(queue);
-    CL.clReleaseContext(context);
+    cleanable.clean(); // kernels, programs, the queue and the context; once
   }
 
   @Override

@@ -101,6 +101,31 @@ class OpenClLifetimeTest {
     assertEquals(before, engine.liveBuffers(), "device buffers left after the tensors were dropped");
   }
 
+  /**
+   * An engine that is never closed can be collected once its tensors are (so its cleaner releases
+   * the context): nothing but the caller refers to it, not its cleaner nor a cache.
+   */
+  @Test
+  void aForgottenEngineIsCollectable() throws Exception {
+    java.lang.ref.WeakReference<OpenClEngine> ref = forgottenEngine();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (ref.get() != null && System.nanoTime() < deadline) {
+      System.gc();
+      Thread.sleep(20);
+    }
+    assertTrue(ref.get() == null, "a dropped OpenCL engine stayed reachable");
+  }
+
+  private static java.lang.ref.WeakReference<OpenClEngine> forgottenEngine() {
+    OpenClEngine e = OpenClEngine.open(OpenClTests.deviceOrSkip());
+    ConvSpec spec = ConvSpec.builder(2, 2, 1, 1).build();
+    try (Conv2d conv = new Conv2d(spec, new float[4], null); Tensor x = Tensor.zeros(1, 2, 3, 3)) {
+      Tensor dx = x.to(e); // never closed: the tensor keeps the engine until it is collected
+      conv.forward(dx, e).toArray();
+    }
+    return new java.lang.ref.WeakReference<>(e);
+  }
+
   private void allocateAndDrop(int count) {
     for (int i = 0; i < count; i++) {
       Tensor.allocate(Shape.of(1, 4, 64, 64), engine).copyFrom(new float[4 * 64 * 64]);
