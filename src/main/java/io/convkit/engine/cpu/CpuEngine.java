@@ -8,6 +8,7 @@ import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
 import io.convkit.engine.Engine;
 import io.convkit.engine.LrnSpec;
+import io.convkit.engine.PaddedBorder;
 import io.convkit.nativ.ConvkitNative;
 import io.convkit.pool.PoolKind;
 import io.convkit.pool.PoolSpec;
@@ -94,6 +95,8 @@ public final class CpuEngine implements Engine {
   public synchronized void convolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
     checkNotClosed();
     Engine.checkCall(plan, weights, x, y);
+    // Every path here multiplies padding zeros (im2col, the direct kernels' zero rows).
+    float[] border = PaddedBorder.needed(plan, weights) ? x.toArray() : null;
     Call c = new Call(plan, weights, x, y);
     switch (plan.algorithm()) {
       case POINTWISE_GEMM -> gemmConv(c);
@@ -107,6 +110,9 @@ public final class CpuEngine implements Engine {
       case DEPTHWISE_DIRECT -> depthwise(c);
       case CONNECTION_TABLE -> connectionTable(c);
       default -> throw new AssertionError(plan.algorithm());
+    }
+    if (border != null) {
+      PaddedBorder.repair(plan, weights, border, y);
     }
   }
 

@@ -6,6 +6,7 @@ import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
 import io.convkit.engine.Engine;
 import io.convkit.engine.LrnSpec;
+import io.convkit.engine.PaddedBorder;
 import io.convkit.pool.PoolKind;
 import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.DeviceMemory;
@@ -510,6 +511,8 @@ public final class OpenClEngine implements Engine {
     if (w.isClosed()) {
       throw new IllegalStateException(plan.spec().name() + ": the weights are closed");
     }
+    // The im2col and direct kernels multiply padding zeros: see PaddedBorder.
+    float[] border = PaddedBorder.needed(plan, w) ? x.toArray() : null;
     ClConvPlan cp = clPlan(plan);
     DeviceWeights dw = deviceWeights(w, cp);
     cl_mem xm = input(x, 0, "input");
@@ -521,6 +524,9 @@ public final class OpenClEngine implements Engine {
       default -> throw new AssertionError(cp.kind());
     }
     output(y, 1);
+    if (border != null) {
+      PaddedBorder.repair(plan, w, border, y);
+    }
   }
 
   private void gemmConv(ClConvPlan cp, DeviceWeights dw, cl_mem x, cl_mem y) {
