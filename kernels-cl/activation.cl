@@ -14,10 +14,22 @@ inline float ck_gelu(float v) {
   return v * 0.5f * erfc(-v * 0.70710678118654752f);
 }
 
+// Special values as io.convkit.conv.Activation's table: NaN in gives NaN out. fmax/fmin return
+// the other operand when one is NaN, so ReLU and ReLU6 use explicit compares; -0 gives +0
+// (not greater than 0), +Inf gives 6 through ReLU6. The exp forms keep NaN and give
+// swish(-Inf) = GELU(-Inf) = -Inf * 0 = NaN by IEEE rules, as the C kernels and PyTorch.
+inline float ck_relu(float v) {
+  return (v > 0.0f || isnan(v)) ? v : 0.0f;
+}
+
+inline float ck_relu6(float v) {
+  return v > 6.0f ? 6.0f : ck_relu(v);
+}
+
 inline float ck_activate(float v, int act) {
   switch (act) {
-    case 1: return fmax(v, 0.0f);
-    case 2: return fmin(fmax(v, 0.0f), 6.0f);
+    case 1: return ck_relu(v);
+    case 2: return ck_relu6(v);
     case 3: return ck_sigmoid(v);
     case 4: return v * ck_sigmoid(v);
     case 5: return ck_gelu(v);
@@ -28,8 +40,11 @@ inline float ck_activate(float v, int act) {
 inline float8 ck_activate8(float8 v, int act) {
   switch (act) {
     case 0: return v;
-    case 1: return fmax(v, (float8)(0.0f));
-    case 2: return fmin(fmax(v, (float8)(0.0f)), (float8)(6.0f));
+    case 1: return select((float8)(0.0f), v, (v > (float8)(0.0f)) | isnan(v));
+    case 2: {
+      float8 r = select((float8)(0.0f), v, (v > (float8)(0.0f)) | isnan(v));
+      return select(r, (float8)(6.0f), v > (float8)(6.0f));
+    }
     case 3: return (float8)(1.0f) / ((float8)(1.0f) + exp(-v));
     case 4: return v / ((float8)(1.0f) + exp(-v));
     default: return v * (float8)(0.5f) * erfc(-v * (float8)(0.70710678118654752f));

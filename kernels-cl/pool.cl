@@ -1,5 +1,6 @@
 // Max and average pooling per channel (io.convkit.pool.PoolSpec). One work-item per output
-// pixel: global (OW, OH, batch*C), bounds-checked. Max ignores padded positions; average divides
+// pixel: global (OW, OH, batch*C), bounds-checked. Max ignores padded positions and is NaN when
+// any covered element is (as PyTorch's max_pool2d); average divides
 // by the window clipped to the padded input (count_pad) or to the input.
 kernel void pool(global const float* x, int x_off, global float* y, int y_off, int H, int W,
                  int OH, int OW, int KH, int KW, int SH, int SW, int PT, int PL, int PB, int PR,
@@ -24,7 +25,8 @@ kernel void pool(global const float* x, int x_off, global float* y, int y_off, i
     r = -INFINITY;
     for (int iy = cy0; iy < cy1; iy++) {
       for (int ix = cx0; ix < cx1; ix++) {
-        r = fmax(r, xp[iy * W + ix]);
+        float v = xp[iy * W + ix];
+        r = (v > r || isnan(v)) ? v : r; // NaN stays: later v > NaN is false (fmax would drop it)
       }
     }
   } else {

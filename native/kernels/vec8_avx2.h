@@ -12,6 +12,12 @@
 #define VDIV(a, b) _mm256_div_ps((a), (b))
 #define VSQRT(a) _mm256_sqrt_ps(a)
 #define VABS(a) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), (a))
+/* Per lane: v where v is NaN, else r. max/min/exp (clamped) turn NaN into a number; this puts it
+ * back (NaN in, NaN out, as PyTorch and oneDNN). */
+#define VKEEP_NAN(v, r) _mm256_blendv_ps((r), (v), _mm256_cmp_ps((v), (v), _CMP_UNORD_Q))
+/* max(a, b) that is NaN when either is: _mm256_max_ps already returns b when either is NaN, so
+ * only a NaN a needs putting back. */
+#define VMAX_NAN(a, b) VKEEP_NAN((a), _mm256_max_ps((a), (b)))
 /* Per lane: if_neg where s has its sign bit set (negative, -0.0 included), else if_nonneg. */
 #define VSELECT_SIGN(s, if_nonneg, if_neg) _mm256_blendv_ps((if_nonneg), (if_neg), (s))
 #define VEXP(x) ck_exp8_avx2(x)

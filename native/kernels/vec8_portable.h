@@ -38,6 +38,14 @@ static inline ck_pv8 ck_pv8_abs(ck_pv8 a) {
   return (ck_pv8)((ck_pi8)a & ck_pv8_set1_bits(0x7fffffff));
 }
 #define VABS(a) ck_pv8_abs(a)
+/* Per lane: v where v is NaN, else r (see vec8_avx2.h). v != v is true exactly for NaN. */
+static inline ck_pv8 ck_pv8_keep_nan(ck_pv8 v, ck_pv8 r) {
+  ck_pi8 m = v != v;
+  return (ck_pv8)(((ck_pi8)v & m) | ((ck_pi8)r & ~m));
+}
+#define VKEEP_NAN(v, r) ck_pv8_keep_nan((v), (r))
+/* ck_pv8_max returns b when either is NaN, as _mm256_max_ps does: put a NaN a back. */
+#define VMAX_NAN(a, b) VKEEP_NAN((a), ck_pv8_max((a), (b)))
 static inline ck_pv8 ck_pv8_select_sign(ck_pv8 s, ck_pv8 if_nonneg, ck_pv8 if_neg) {
   ck_pi8 m = (ck_pi8)s < 0; /* the sign bit, as the AVX2 blend reads it */
   return (ck_pv8)(((ck_pi8)if_neg & m) | ((ck_pi8)if_nonneg & ~m));

@@ -11,6 +11,8 @@
 #undef VDIV
 #undef VSQRT
 #undef VABS
+#undef VKEEP_NAN
+#undef VMAX_NAN
 #undef VSELECT_SIGN
 #undef VEXP
 #undef CK_FN

@@ -117,6 +117,12 @@ final class ForwardCommands {
         pass.forward(x);
       }
       int classes = y.length / shape.n();
+      String bad = nonFinite(y);
+      if (bad != null) {
+        // A ranking of NaNs looks plausible and means nothing: fail instead (a failed check).
+        err.println("convkit: run: " + bad + "; no top-5 (check the weights and the input)");
+        return 1;
+      }
       out.printf(Locale.ROOT, "top-5 of image 0 (class: output): %s%n", top5(y, classes));
       out.printf(Locale.ROOT, "time per image %.2f ms (batch %d: %.2f ms per call; first call %.2f"
           + " ms)%n", steady / 1e6 / shape.n(), shape.n(), steady / 1e6, first / 1e6);
@@ -180,6 +186,23 @@ final class ForwardCommands {
       a[i] = (float) r.nextGaussian();
     }
     return a;
+  }
+
+  /** Null when every output is finite, else e.g. "1000 of 1000 outputs are NaN, 0 infinite". */
+  static String nonFinite(float[] y) {
+    int nan = 0;
+    int inf = 0;
+    for (float v : y) {
+      if (Float.isNaN(v)) {
+        nan++;
+      } else if (Float.isInfinite(v)) {
+        inf++;
+      }
+    }
+    if (nan == 0 && inf == 0) {
+      return null;
+    }
+    return nan + " of " + y.length + " outputs are NaN, " + inf + " infinite";
   }
 
   static String top5(float[] y, int classes) {

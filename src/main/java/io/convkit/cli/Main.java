@@ -33,7 +33,8 @@ public final class Main {
         run MODEL [--engine cpu|opencl|reference] [--batch N] [--threads N] [--input NxCxHxW]
               [--alpha A] [--variant V] [--se] [--weights FILE]
               one forward pass with seeded random weights: top-5 classes, time per image, and
-              per-layer time with GFLOP/s
+              per-layer time with GFLOP/s; exit 1 (one line naming the count) when an
+              output is NaN or infinite
         tour [--threads N] [--models a,b]
               every model at its native input: params, MACs, table-check rows, CPU and OpenCL
               time per image, the largest difference between the engines

@@ -21,6 +21,7 @@ public final class ConvWeights implements AutoCloseable {
   private final float[] bias;
   private final Tensor denseTensor;
   private final Tensor biasTensor;
+  private final boolean allFinite;
   private IntPointer sparseStart;
   private IntPointer sparseRow;
   private FloatPointer sparseWeight;
@@ -65,6 +66,7 @@ public final class ConvWeights implements AutoCloseable {
       }
       this.bias = null;
     }
+    this.allFinite = finite(dense) && (this.bias == null || finite(this.bias));
     this.denseTensor = Tensor.of(dense, dense.length);
     this.biasTensor = this.bias == null ? null : Tensor.of(this.bias, this.bias.length);
     if (spec.hasConnections()) {
@@ -104,6 +106,25 @@ public final class ConvWeights implements AutoCloseable {
   /** Dense weights [out][in/groups][kh][kw] (zeros where a table disconnects). Do not modify. */
   public float[] denseArray() {
     return dense;
+  }
+
+  /**
+   * True when every weight and bias value is finite (recorded once, at construction). Engines
+   * whose kernels multiply materialised padding zeros by the weights recompute the border outputs
+   * of non-finite weights, where {@code Inf * 0} would give NaN for a tap that should contribute
+   * nothing (io.convkit.engine.PaddedBorder).
+   */
+  public boolean allFinite() {
+    return allFinite;
+  }
+
+  private static boolean finite(float[] a) {
+    for (float v : a) {
+      if (!Float.isFinite(v)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Bias, or null. Do not modify. */

@@ -30,7 +30,13 @@ public abstract class AbstractEngine implements Engine {
     Engine.checkCall(plan, weights, x, y);
     try (Uses u = Uses.begin(plan.spec().name()).hold("weights", weights.lifetime())
         .read("input", x).write("output", y)) {
+      // The im2col and direct kernels multiply padded zeros, so a non-finite weight would give
+      // NaN where the padded taps contribute nothing (see PaddedBorder); rare, and repaired here.
+      float[] border = PaddedBorder.needed(plan, weights) ? x.toArray() : null;
       runConvolve(plan, weights, x, y);
+      if (border != null) {
+        PaddedBorder.repair(plan, weights, border, y);
+      }
     }
   }
 

@@ -113,7 +113,7 @@ public final class ReferenceEngine extends AbstractEngine {
 
   /**
    * Pooling as defined: for each output, the input elements its window covers (padding is no
-   * element); MAX takes the largest, AVG their float64 sum divided once by
+   * element); MAX takes the largest (NaN if any is NaN), AVG their float64 sum divided once by
    * {@link PoolSpec#divisor} and rounded once to float.
    */
   @Override
@@ -147,7 +147,8 @@ public final class ReferenceEngine extends AbstractEngine {
               }
               float v = src[(plane * h + iy) * w + ix];
               sum += v;
-              if (covered == 0 || v > largest) {
+              // A NaN wins and stays (v > NaN is false): any NaN in the window gives NaN.
+              if (covered == 0 || v > largest || Float.isNaN(v)) {
                 largest = v;
               }
               covered++;
