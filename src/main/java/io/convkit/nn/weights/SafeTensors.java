@@ -37,6 +37,17 @@ public final class SafeTensors {
    * in heap, which a small-heap JVM does not have.
    */
   static final long MAX_HEADER = 16L << 20;
+  /**
+   * Heap bytes allowed per header byte: the header's bytes, then per tensor its name, shape and
+   * offsets (a few hundred bytes for a 60-byte entry) must fit with room to spare, so a small
+   * heap gets a smaller cap rather than an OutOfMemoryError halfway through the JSON.
+   */
+  static final int HEAP_PER_HEADER_BYTE = 16;
+
+  /** {@link #MAX_HEADER}, or 1/{@link #HEAP_PER_HEADER_BYTE} of the heap when that is less. */
+  static long headerCap() {
+    return Math.min(MAX_HEADER, Runtime.getRuntime().maxMemory() / HEAP_PER_HEADER_BYTE);
+  }
   /** The largest array HotSpot reliably allocates. */
   static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
   /** Data moves through a buffer of this size, so reading never holds a second copy. */
@@ -79,8 +90,8 @@ public final class SafeTensors {
    * it is that error. This way torchvision checkpoints, whose BN layers carry an I64
    * num_batches_tracked, load, and the model skips those names.
    *
-   * <p>Only the header is read here (at most {@link #MAX_HEADER} bytes, parsed a tensor at a
-   * time); each tensor's bytes are read when it is {@linkplain StateDict#take taken}, so the
+   * <p>Only the header is read here (at most {@link #MAX_HEADER} bytes, less on a heap under
+   * 256 MiB: {@link #headerCap}; parsed a tensor at a time); each tensor's bytes are read when it is {@linkplain StateDict#take taken}, so the
    * tensors a model never asks for are never read. The file must stay unchanged until then.
    */
   public static StateDict read(Path file) throws IOException {
@@ -97,10 +108,13 @@ public final class SafeTensors {
       readFully(ch, len, 0, src, "the header length");
       long n = len.getLong(0);
       // Unsigned on disk: a value past 2^63 reads as negative here and is over the cap too.
-      if (n < 0 || n > MAX_HEADER) {
+      long cap = headerCap();
+      if (n < 0 || n > cap) {
         throw new IllegalArgumentException(src + ": header length " + Long.toUnsignedString(n)
-            + " bytes is over the cap of " + MAX_HEADER + " bytes (16 MiB, room for some 100,000"
-            + " tensors); not a safetensors file, or not one of a network's weights");
+            + " bytes is over the cap of " + cap + " bytes ("
+            + (cap == MAX_HEADER ? "16 MiB, room for some 100,000 tensors"
+                : "1/" + HEAP_PER_HEADER_BYTE + " of this JVM's heap, less than 16 MiB")
+            + "); not a safetensors file, or not one of a network's weights");
       }
       if (n > size - 8) {
         throw new IllegalArgumentException(src + ": header length " + n + " runs past the end"
@@ -125,7 +139,10 @@ public final class SafeTensors {
       List<Entry> entries = new ArrayList<>();
       try {
         // One tensor at a time: each member's generic map is dropped as soon as it is checked.
-        Json.parseObject(header, 8, src + ": malformed header JSON: ", (name, v) -> {
+        // Two passes, so that malformed JSON anywhere is reported as such before any entry.
+        String malformed = src + ": malformed header JSON: ";
+        Json.parseObject(header, 8, malformed, (name, v) -> { });
+        Json.parseObject(header, 8, malformed, (name, v) -> {
           if (name.equals(METADATA)) {
             metadata.putAll(metadata(v, src));
           } else {
