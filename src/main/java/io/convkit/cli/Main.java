@@ -38,7 +38,9 @@ public final class Main {
         run MODEL [--engine cpu|opencl|reference] [--batch N] [--threads N] [--input NxCxHxW]
               [--alpha A] [--variant V] [--se] [--weights FILE]
               one forward pass with seeded random weights: top-5 classes, time per image, and
-              per-layer time with GFLOP/s
+              per-layer time with GFLOP/s. Threads: at most 4 x the cores (256 at most); a batch
+              or input this JVM cannot hold is refused before anything is allocated. Weights
+              keys that all carry DataParallel's 'module.' prefix are stripped (and it says so)
         tour [--threads N] [--models a,b]
               every model at its native input: params, MACs, table-check rows, CPU and OpenCL
               time per image, the largest difference between the engines
