@@ -40,6 +40,8 @@ final class ForwardCommands {
     String model = null;
     String engineName = "cpu";
     int batch = 1;
+    String batchArg = null;
+    String inputArg = null;
     int threads = Runtime.getRuntime().availableProcessors();
     Path weightsFile = null;
     Shape input = null;
@@ -61,10 +63,16 @@ final class ForwardCommands {
               }
               engineName = v;
             }
-            case "--batch" -> batch = positive(a, v);
-            case "--threads" -> threads = positive(a, v);
+            case "--batch" -> {
+              batch = positive(a, v);
+              batchArg = v;
+            }
+            case "--threads" -> threads = MemoryCheck.threads(a, v);
             case "--weights" -> weightsFile = Path.of(v);
-            case "--input" -> input = Main.parseInput(v);
+            case "--input" -> {
+              input = Main.parseInput(v);
+              inputArg = v;
+            }
             case "--alpha" -> opts.put("alpha", v);
             default -> opts.put("variant", v);
           }
@@ -81,15 +89,24 @@ final class ForwardCommands {
       throw new IllegalArgumentException("run needs a MODEL (one of: "
           + String.join(", ", Models.names()) + ")");
     }
+    if (input != null && batchArg != null && input.n() != batch) {
+      throw new IllegalArgumentException("--batch " + batchArg + " contradicts --input "
+          + inputArg + " (N = " + input.n() + "); give one of them");
+    }
     Network net = Models.create(model, opts);
     Shape shape = input != null ? input : net.nativeInput();
     shape = Shape.of(input != null ? shape.n() : batch, shape.c(), shape.h(), shape.w());
-    net.shapes(shape); // a shape the network cannot take is a bad argument, before any work
+    // A shape the network cannot take, or one this JVM cannot hold, is a bad argument, before
+    // any tensor exists.
+    String what = inputArg != null ? "--input " + inputArg
+        : batchArg != null ? "--batch " + batchArg : "run " + model;
+    MemoryCheck.require(what, net, shape, engineName);
     NetworkWeights weights;
     String weightsFrom;
     if (weightsFile != null) {
-      weights = loadWeights(net, weightsFile);
-      weightsFrom = "weights from " + weightsFile;
+      Loaded l = load(net, weightsFile);
+      weights = l.weights();
+      weightsFrom = "weights from " + weightsFile + l.note();
     } else {
       weights = NetworkWeights.random(net, SEED);
       weightsFrom = "seeded random weights (He init, seed " + SEED + ")";
@@ -138,22 +155,39 @@ final class ForwardCommands {
    * training counter, is the one extra allowed).
    */
   static NetworkWeights loadWeights(Network net, Path file) {
+    return load(net, file).weights();
+  }
+
+  /** Loaded weights, and a note for the header line (empty, or what was done to the keys). */
+  record Loaded(NetworkWeights weights, String note) {}
+
+  /**
+   * {@link #loadWeights}. Keys that all carry DataParallel's "module." prefix (torchvision's own
+   * keys never do) are stripped, and the note says so: the prefix is how PyTorch saves a wrapped
+   * model, not a different model.
+   */
+  static Loaded load(Network net, Path file) {
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException("--weights: no such file '" + file + "'");
     }
     StateDict sd;
     try {
-      sd = SafeTensors.read(file);
+      sd = SafeTensors.read(file); // the header only: tensors are read as they are taken
     } catch (IOException e) {
       throw new IllegalArgumentException("--weights: cannot read '" + file + "': " + e.getMessage(),
           e);
     }
+    String note = "";
+    if (sd.allKeysStartWith("module.")) {
+      sd = sd.withoutPrefix("module.");
+      note = " (its keys' 'module.' prefix, from DataParallel, stripped)";
+    }
     NetworkWeights w = NetworkWeights.load(net, sd::take, TorchvisionNames.forModel(net));
     sd.requireAllUsed(TorchvisionNames.unused(net));
-    return w;
+    return new Loaded(w, note);
   }
 
-  private static int positive(String flag, String v) {
+  static int positive(String flag, String v) {
     try {
       int n = Integer.parseInt(v);
       if (n >= 1) {
@@ -255,7 +289,7 @@ final class ForwardCommands {
           }
           String v = args[++i];
           if (args[i - 1].equals("--threads")) {
-            threads = positive("--threads", v);
+            threads = MemoryCheck.threads("--threads", v);
           } else {
             models = List.of(v.split(","));
             for (String m : models) {

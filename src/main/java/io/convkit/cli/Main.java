@@ -5,7 +5,9 @@ import io.convkit.nn.Summary;
 import io.convkit.nn.models.Models;
 import io.convkit.nn.tables.TableCheck;
 import io.convkit.tensor.Shape;
+import io.convkit.engine.opencl.OpenClException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.util.LinkedHashMap;
@@ -13,7 +15,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code java -jar target/convkit.jar COMMAND ...}. Bad arguments print one line and exit 2.
+ * {@code java -jar target/convkit.jar COMMAND ...}. Bad arguments print one line and exit 2: a
+ * malformed or out-of-range value, a thread count over {@link MemoryCheck#maxThreads}, a batch or
+ * input this JVM cannot hold (checked before any tensor exists), an unreadable weights file;
+ * an OutOfMemoryError that gets past those checks is one line and exit 2 as well.
  */
 public final class Main {
   private Main() {}
@@ -33,8 +38,10 @@ public final class Main {
         run MODEL [--engine cpu|opencl|reference] [--batch N] [--threads N] [--input NxCxHxW]
               [--alpha A] [--variant V] [--se] [--weights FILE]
               one forward pass with seeded random weights: top-5 classes, time per image, and
-              per-layer time with GFLOP/s; exit 1 (one line naming the count) when an
-              output is NaN or infinite
+              per-layer time with GFLOP/s. Threads: at most 4 x the cores (256 at most); a batch
+              or input this JVM cannot hold is refused before anything is allocated. Weights
+              keys that all carry DataParallel's 'module.' prefix are stripped (and it says so).
+              Exit 1 (one line naming the count) when an output is NaN or infinite
         tour [--threads N] [--models a,b]
               every model at its native input: params, MACs, table-check rows, CPU and OpenCL
               time per image, the largest difference between the engines
@@ -79,6 +86,18 @@ public final class Main {
       return 2;
     } catch (ArithmeticException e) {
       err.println("convkit: the input is too large to count (" + oneLine(e.getMessage()) + ")");
+      return 2;
+    } catch (UncheckedIOException e) {
+      err.println("convkit: " + oneLine(e.getMessage()));
+      return 2;
+    } catch (OpenClException e) {
+      err.println("convkit: OpenCL: " + oneLine(e.getMessage()));
+      return 2;
+    } catch (OutOfMemoryError e) {
+      // The last resort: the checks before allocating are lower bounds. The failed allocation
+      // is gone by now, so there is room to say so in one line.
+      err.println("convkit: out of memory (" + oneLine(e.getMessage()) + "); try a smaller"
+          + " --batch or --input, or a larger -Xmx / -Dorg.bytedeco.javacpp.maxBytes");
       return 2;
     }
   }

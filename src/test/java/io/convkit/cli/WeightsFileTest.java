@@ -69,6 +69,34 @@ class WeightsFileTest {
         out.toString(StandardCharsets.UTF_8));
   }
 
+  /** Keys saved from DataParallel ("module." on every one) are stripped, and the run says so. */
+  @Test
+  void dataParallelKeysAreStrippedAndSaidSo(@TempDir Path dir) throws Exception {
+    Network net = Models.create("resnet18");
+    NetworkWeights seeded = NetworkWeights.random(net, 7);
+    ParamNaming names = TorchvisionNames.forModel(net);
+    Map<String, TensorData> t = new HashMap<>();
+    for (NetworkWeights.Param p : NetworkWeights.params(net)) {
+      t.put("module." + names.key(p.node(), p.name()),
+          new TensorData(p.shape(), seeded.get(p.node(), p.name())));
+    }
+    Path f = dir.resolve("dp.safetensors");
+    SafeTensors.write(f, t, null);
+    NetworkWeights loaded = ForwardCommands.loadWeights(net, f);
+    for (NetworkWeights.Param p : NetworkWeights.params(net)) {
+      assertArrayEquals(seeded.get(p.node(), p.name()), loaded.get(p.node(), p.name()), p.key());
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int rc = Main.run(new String[] {"run", "resnet18", "--input", "1x3x64x64", "--threads", "1",
+        "--weights", f.toString()}, new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
+    String first = out.toString(StandardCharsets.UTF_8).lines().findFirst().orElseThrow();
+    assertTrue(first.endsWith("weights from " + f + " (its keys' 'module.' prefix, from"
+        + " DataParallel, stripped)"), first);
+  }
+
   @Test
   void aMissingMisShapedOrExtraTensorIsNamed(@TempDir Path dir) throws Exception {
     Network net = Models.create("resnet18");

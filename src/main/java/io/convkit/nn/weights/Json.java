@@ -2,9 +2,12 @@ package io.convkit.nn.weights;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
 
 /**
  * A strict parser for the JSON subset a safetensors header uses: objects, arrays, strings and
@@ -43,13 +46,33 @@ final class Json {
     return v;
   }
 
+  /**
+   * Parses one object filling {@code bytes} and hands each member to {@code member} as soon as
+   * it is parsed, instead of building the whole tree: a safetensors header's per-tensor maps
+   * then become garbage one by one, so parsing needs little more heap than the header itself.
+   * The checks and messages are {@link #parse}'s (duplicate keys included).
+   */
+  static void parseObject(byte[] bytes, long base, String prefix,
+      BiConsumer<String, Object> member) {
+    Json j = new Json(bytes, base, prefix);
+    j.skipWs();
+    if (j.peek() != '{') {
+      throw j.error("expected an object, found " + j.describe());
+    }
+    j.object(member);
+    j.skipWs();
+    if (j.p < bytes.length) {
+      throw j.error("unexpected " + j.describe() + " after the end of the JSON value");
+    }
+  }
+
   private Object value() {
     skipWs();
     if (p >= b.length) {
       throw error("expected a value, reached the end of the header");
     }
     return switch (b[p]) {
-      case '{' -> object();
+      case '{' -> object(null);
       case '[' -> array();
       case '"' -> string();
       case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9' -> integer();
@@ -58,10 +81,12 @@ final class Json {
     };
   }
 
-  private Map<String, Object> object() {
+  /** An object; with a {@code sink}, its members go there and the map returned stays empty. */
+  private Map<String, Object> object(BiConsumer<String, Object> sink) {
     enter();
     p++; // '{'
     Map<String, Object> m = new LinkedHashMap<>();
+    Set<String> seen = sink == null ? m.keySet() : new HashSet<>();
     skipWs();
     if (peek() == '}') {
       p++;
@@ -75,13 +100,19 @@ final class Json {
       }
       int keyAt = p;
       String key = string();
-      if (m.containsKey(key)) {
+      if (seen.contains(key)) {
         p = keyAt;
         throw error("duplicate key '" + key + "'");
       }
       skipWs();
       expect(':');
-      m.put(key, value());
+      Object v = value();
+      if (sink == null) {
+        m.put(key, v);
+      } else {
+        seen.add(key);
+        sink.accept(key, v);
+      }
       skipWs();
       int c = peek();
       p++;

@@ -66,10 +66,24 @@ public final class NetworkWeights {
       return node + "." + name;
     }
 
+    /** The number of values; IllegalArgumentException naming it past what an array holds. */
     public int size() {
-      int n = 1;
+      long n = 1;
       for (int d : shape) {
         n *= d;
+        if (n > Integer.MAX_VALUE - 8) { // HotSpot's largest array; checked per factor, no overflow
+          throw new IllegalArgumentException("parameter " + key() + " of shape "
+              + Arrays.toString(shape) + " has more values than a Java array holds");
+        }
+      }
+      return (int) n;
+    }
+
+    /** Bytes as float32, without the array limit (for estimates before allocating). */
+    public long bytes() {
+      long n = 4;
+      for (int d : shape) {
+        n = n > Long.MAX_VALUE / Math.max(1, d) ? Long.MAX_VALUE : n * d;
       }
       return n;
     }
@@ -121,6 +135,19 @@ public final class NetworkWeights {
       }
     }
     return out;
+  }
+
+  /**
+   * The heap bytes {@link #random} or {@link #load} will hold for {@code net} (float32 arrays),
+   * computed from the shapes alone so a caller can check it against the heap first.
+   */
+  public static long bytes(Network net) {
+    long n = 0;
+    for (Param p : params(net)) {
+      long b = p.bytes();
+      n = b > Long.MAX_VALUE / 2 - n ? Long.MAX_VALUE / 2 : n + b; // saturates: only compared
+    }
+    return n;
   }
 
   /** The nodes an add reads as a residual (not its first input), and those feeding them via SE. */

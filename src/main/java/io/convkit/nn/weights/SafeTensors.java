@@ -2,14 +2,17 @@ package io.convkit.nn.weights;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -28,8 +31,23 @@ import java.util.TreeMap;
  * there is one, the tensor or the byte position; I/O failures stay {@link IOException}s.
  */
 public final class SafeTensors {
-  /** The reference implementation's cap; a larger header is not a safetensors file. */
-  static final long MAX_HEADER = 100_000_000L;
+  /**
+   * The largest header read: 16 MiB, some 100,000 tensors (ResNet-152's header is 100 KB). The
+   * reference implementation allows 100 MB; parsing that much JSON needs several times its size
+   * in heap, which a small-heap JVM does not have.
+   */
+  static final long MAX_HEADER = 16L << 20;
+  /**
+   * Heap bytes allowed per header byte: the header's bytes, then per tensor its name, shape and
+   * offsets (a few hundred bytes for a 60-byte entry) must fit with room to spare, so a small
+   * heap gets a smaller cap rather than an OutOfMemoryError halfway through the JSON.
+   */
+  static final int HEAP_PER_HEADER_BYTE = 16;
+
+  /** {@link #MAX_HEADER}, or 1/{@link #HEAP_PER_HEADER_BYTE} of the heap when that is less. */
+  static long headerCap() {
+    return Math.min(MAX_HEADER, Runtime.getRuntime().maxMemory() / HEAP_PER_HEADER_BYTE);
+  }
   /** The largest array HotSpot reliably allocates. */
   static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
   /** Data moves through a buffer of this size, so reading never holds a second copy. */
@@ -66,15 +84,20 @@ public final class SafeTensors {
   private SafeTensors() {}
 
   /**
-   * Reads a .safetensors file: F32, F16 and BF16 tensors become float32; other dtypes are an
-   * error naming the tensor and dtype. A tensor of another known dtype (I64, U8, ...) is
-   * validated like the rest but not decoded: it is listed in the result, and taking it is that
-   * error. This way torchvision checkpoints, whose BN layers carry an I64 num_batches_tracked,
-   * load, and the model skips those names.
+   * Reads a .safetensors file's header: F32, F16 and BF16 tensors become float32 when taken;
+   * other dtypes are an error naming the tensor and dtype. A tensor of another known dtype (I64,
+   * U8, ...) is validated like the rest but not decoded: it is listed in the result, and taking
+   * it is that error. This way torchvision checkpoints, whose BN layers carry an I64
+   * num_batches_tracked, load, and the model skips those names.
+   *
+   * <p>Only the header is read here (at most {@link #MAX_HEADER} bytes, less on a heap under
+   * 256 MiB: {@link #headerCap}; parsed a tensor at a time); each tensor's bytes are read when it is {@linkplain StateDict#take taken}, so the
+   * tensors a model never asks for are never read. The file must stay unchanged until then.
    */
   public static StateDict read(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
     String src = file.toString();
+    BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class);
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < 8) {
@@ -84,18 +107,27 @@ public final class SafeTensors {
       ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
       readFully(ch, len, 0, src, "the header length");
       long n = len.getLong(0);
-      // Unsigned on disk: a value past 2^63 reads as negative here and is just as absurd.
-      if (n < 0 || n > MAX_HEADER) {
+      // Unsigned on disk: a value past 2^63 reads as negative here and is over the cap too.
+      long cap = headerCap();
+      if (n < 0 || n > cap) {
         throw new IllegalArgumentException(src + ": header length " + Long.toUnsignedString(n)
-            + " is absurd (the limit is " + MAX_HEADER + " bytes); not a safetensors file?");
+            + " bytes is over the cap of " + cap + " bytes ("
+            + (cap == MAX_HEADER ? "16 MiB, room for some 100,000 tensors"
+                : "1/" + HEAP_PER_HEADER_BYTE + " of this JVM's heap, less than 16 MiB")
+            + "); not a safetensors file, or not one of a network's weights");
       }
       if (n > size - 8) {
         throw new IllegalArgumentException(src + ": header length " + n + " runs past the end"
             + " of the file (" + size + " bytes); truncated?");
       }
-      ByteBuffer hb = ByteBuffer.allocate((int) n);
-      readFully(ch, hb, 8, src, "the header");
-      byte[] header = hb.array();
+      byte[] header;
+      try {
+        header = new byte[(int) n];
+      } catch (OutOfMemoryError e) {
+        throw new IllegalArgumentException(src + ": its " + n + "-byte header does not fit in"
+            + " the free heap (raise -Xmx)");
+      }
+      readFully(ch, ByteBuffer.wrap(header), 8, src, "the header");
       long dataStart = 8 + n;
       long dataSize = size - dataStart;
 
@@ -103,40 +135,111 @@ public final class SafeTensors {
         throw new IllegalArgumentException(src + ": the header is not a JSON object (it must"
             + " start with '{') at byte 8");
       }
-      @SuppressWarnings("unchecked")
-      Map<String, Object> root = (Map<String, Object>) Json.parse(header, 8,
-          src + ": malformed header JSON: ");
-
       Map<String, String> metadata = new TreeMap<>();
       List<Entry> entries = new ArrayList<>();
-      for (Map.Entry<String, Object> e : root.entrySet()) {
-        if (e.getKey().equals(METADATA)) {
-          metadata = metadata(e.getValue(), src);
-        } else {
-          entries.add(entry(e.getKey(), e.getValue(), dataSize, src));
-        }
+      try {
+        // One tensor at a time: each member's generic map is dropped as soon as it is checked.
+        // Two passes, so that malformed JSON anywhere is reported as such before any entry.
+        String malformed = src + ": malformed header JSON: ";
+        Json.parseObject(header, 8, malformed, (name, v) -> { });
+        Json.parseObject(header, 8, malformed, (name, v) -> {
+          if (name.equals(METADATA)) {
+            metadata.putAll(metadata(v, src));
+          } else {
+            entries.add(entry(name, v, dataSize, src));
+          }
+        });
+      } catch (OutOfMemoryError e) {
+        entries.clear();
+        throw new IllegalArgumentException(src + ": parsing its " + n + "-byte header ran out"
+            + " of heap (raise -Xmx)");
       }
+      header = null; // the names now live in the entries; let the bytes go before any read
       entries.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end)
           .thenComparing(Entry::name));
       checkLayout(entries, dataSize, src);
 
-      Map<String, TensorData> tensors = new HashMap<>();
+      FileData data = new FileData(file, src, attrs, size, dataStart);
+      Map<String, StateDict.Lazy> tensors = new HashMap<>();
       Map<String, String> unreadable = new HashMap<>();
-      ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
       for (Entry e : entries) {
         if (!e.dtype().readable()) {
           unreadable.put(e.name(), e.dtype().name());
           continue;
         }
-        float[] data = new float[(int) e.count()];
-        readFloats(ch, dataStart + e.begin(), e, data, buf, src);
         int[] shape = new int[e.shape().length];
         for (int i = 0; i < shape.length; i++) {
           shape[i] = (int) e.shape()[i];
         }
-        tensors.put(e.name(), new TensorData(shape, data));
+        tensors.put(e.name(), new StateDict.Lazy() {
+          @Override
+          public int[] shape() {
+            return shape.clone();
+          }
+
+          @Override
+          public float[] read() {
+            return data.read(e);
+          }
+        });
       }
       return new StateDict(tensors, unreadable, metadata, src);
+    }
+  }
+
+  /**
+   * The data area of one file, read a tensor at a time when taken. The file is reopened per
+   * read (no handle to leak between takes); its size, modification time and identity must be
+   * those seen with the header, so a file replaced or rewritten meanwhile is an error, not
+   * another file's bytes under this header's names.
+   */
+  private static final class FileData {
+    private final Path file;
+    private final String src;
+    private final BasicFileAttributes seen;
+    private final long size;
+    private final long dataStart;
+    private ByteBuffer buf; // one chunk, allocated at the first read
+
+    FileData(Path file, String src, BasicFileAttributes seen, long size, long dataStart) {
+      this.file = file;
+      this.src = src;
+      this.seen = seen;
+      this.size = size;
+      this.dataStart = dataStart;
+    }
+
+    float[] read(Entry e) {
+      String what = "tensor '" + e.name() + "' in " + src;
+      long bytes = 4 * e.count();
+      if (bytes > Runtime.getRuntime().maxMemory()) {
+        throw new IllegalArgumentException(what + " has " + e.count() + " values (" + bytes
+            + " bytes as float32), more than this JVM's whole heap ("
+            + Runtime.getRuntime().maxMemory() + " bytes; raise -Xmx)");
+      }
+      float[] dst;
+      try {
+        dst = new float[(int) e.count()];
+      } catch (OutOfMemoryError oom) {
+        throw new IllegalArgumentException(what + " has " + e.count() + " values (" + bytes
+            + " bytes as float32), more than the free heap holds (raise -Xmx)");
+      }
+      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        BasicFileAttributes now = Files.readAttributes(file, BasicFileAttributes.class);
+        if (ch.size() != size || !now.lastModifiedTime().equals(seen.lastModifiedTime())
+            || !Objects.equals(now.fileKey(), seen.fileKey())) {
+          throw new IOException(src + " changed since its header was read (size " + size
+              + " -> " + ch.size() + ", modified " + seen.lastModifiedTime() + " -> "
+              + now.lastModifiedTime() + "); read it again");
+        }
+        if (buf == null) {
+          buf = ByteBuffer.allocateDirect(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        readFloats(ch, dataStart + e.begin(), e, dst, buf, src);
+      } catch (IOException ex) {
+        throw new UncheckedIOException("reading " + what + ": " + ex.getMessage(), ex);
+      }
+      return dst;
     }
   }
 

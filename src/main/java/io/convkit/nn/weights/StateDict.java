@@ -19,40 +19,108 @@ import java.util.TreeSet;
  * that a file for another variant of the model (extra or renamed tensors) is an error rather
  * than a silently half-loaded network. Taking a tensor drops the dictionary's reference to its
  * values, so the model owns them alone. Not thread-safe.
+ *
+ * <p>A dictionary from {@link SafeTensors#read} holds only the header: a tensor's bytes are read
+ * from the file when it is taken, after its name and shape are accepted, so a tensor the model
+ * does not use costs nothing however large. The file is reopened for each take (no handle is
+ * held, nothing to close); it must stay in place and unchanged until the last take, and a file
+ * changed since its header was read is an {@link java.io.UncheckedIOException}.
+ *
+ * <p>Keys saved from a {@code DataParallel} model all carry a {@code module.} prefix. The
+ * dictionary never renames silently: a missing tensor's message says so, and
+ * {@link #withoutPrefix} strips it on request (the CLI's {@code run --weights} does, and says so).
  */
 public final class StateDict {
+  /** DataParallel's prefix, which {@link #take}'s message points out. */
+  static final String DATA_PARALLEL = "module.";
+
+  /** A tensor not read yet: its shape, and how to read its values. */
+  interface Lazy {
+    int[] shape();
+
+    float[] read();
+  }
+
   private final String source;
   private final Set<String> names;
-  private final Map<String, TensorData> pending;
+  private final Map<String, Lazy> pending;
   private final Map<String, String> unreadable;
   private final Map<String, String> metadata;
   private final Set<String> taken = new HashSet<>();
 
   public StateDict(Map<String, TensorData> tensors, String source) {
-    this(tensors, Map.of(), Map.of(), source);
+    this(inMemory(tensors, source), Map.of(), Map.of(), source);
+  }
+
+  private static Map<String, Lazy> inMemory(Map<String, TensorData> tensors, String source) {
+    Objects.requireNonNull(source, "source");
+    Objects.requireNonNull(tensors, "tensors");
+    Map<String, Lazy> m = new HashMap<>();
+    for (Map.Entry<String, TensorData> e : tensors.entrySet()) {
+      if (e.getKey() == null || e.getValue() == null) {
+        throw new IllegalArgumentException(source + ": null tensor name or value ("
+            + e.getKey() + ")");
+      }
+      TensorData t = e.getValue();
+      m.put(e.getKey(), new Lazy() {
+        @Override
+        public int[] shape() {
+          return t.shape();
+        }
+
+        @Override
+        public float[] read() {
+          return t.data();
+        }
+      });
+    }
+    return m;
   }
 
   /**
    * {@code unreadable}: name to dtype of the tensors in the file whose dtype is not read (I64,
    * ...); they are listed, and taking one is an error naming the dtype.
    */
-  StateDict(Map<String, TensorData> tensors, Map<String, String> unreadable,
+  StateDict(Map<String, Lazy> tensors, Map<String, String> unreadable,
       Map<String, String> metadata, String source) {
     this.source = Objects.requireNonNull(source, "source");
-    Objects.requireNonNull(tensors, "tensors");
-    this.pending = new HashMap<>();
-    for (Map.Entry<String, TensorData> e : tensors.entrySet()) {
-      if (e.getKey() == null || e.getValue() == null) {
-        throw new IllegalArgumentException(source + ": null tensor name or value ("
-            + e.getKey() + ")");
-      }
-      pending.put(e.getKey(), e.getValue());
-    }
+    this.pending = new HashMap<>(tensors);
     this.unreadable = Map.copyOf(unreadable);
     Set<String> all = new TreeSet<>(pending.keySet());
     all.addAll(unreadable.keySet());
     this.names = Collections.unmodifiableSet(all);
     this.metadata = Collections.unmodifiableMap(new TreeMap<>(metadata));
+  }
+
+  /**
+   * The same tensors with {@code prefix} removed from every name, e.g. {@code "module."} for a
+   * checkpoint saved from {@code DataParallel}; values are still read only when taken. Every name
+   * must start with the prefix (IllegalArgumentException naming one that does not), and nothing
+   * may have been taken from this dictionary yet (IllegalStateException): use one or the other.
+   */
+  public StateDict withoutPrefix(String prefix) {
+    Objects.requireNonNull(prefix, "prefix");
+    if (!taken.isEmpty()) {
+      throw new IllegalStateException(source + ": withoutPrefix after " + taken.size()
+          + " tensors were taken; strip the prefix first");
+    }
+    for (String n : names) {
+      if (!n.startsWith(prefix)) {
+        throw new IllegalArgumentException("cannot strip '" + prefix + "' from the keys of "
+            + source + ": '" + n + "' does not start with it");
+      }
+    }
+    Map<String, Lazy> t = new HashMap<>();
+    pending.forEach((k, v) -> t.put(k.substring(prefix.length()), v));
+    Map<String, String> u = new HashMap<>();
+    unreadable.forEach((k, v) -> u.put(k.substring(prefix.length()), v));
+    return new StateDict(t, u, metadata, source);
+  }
+
+  /** True when there are keys and every one starts with {@code prefix}. */
+  public boolean allKeysStartWith(String prefix) {
+    Objects.requireNonNull(prefix, "prefix");
+    return !names.isEmpty() && names.stream().allMatch(n -> n.startsWith(prefix));
   }
 
   /** Where the tensors came from (the file), as used in messages. */
@@ -75,7 +143,8 @@ public final class StateDict {
   }
 
   /**
-   * The tensor's values; IllegalArgumentException naming the source and tensor if missing
+   * The tensor's values (read from the file now, for a file-backed dictionary);
+   * IllegalArgumentException naming the source and tensor if missing
    * ("missing tensor 'layer1.0.conv1.weight' in FILE") or mis-shaped ("tensor 'fc.weight' in
    * FILE has shape [1000, 512], the model expects [1000, 2048]"). Marks it used. Taking the
    * same tensor twice is an IllegalStateException (two layers reading one name).
@@ -92,7 +161,7 @@ public final class StateDict {
       throw new IllegalStateException("tensor '" + name + "' in " + source
           + " was already taken");
     }
-    TensorData t = pending.get(name);
+    Lazy t = pending.get(name);
     if (t == null) {
       throw new IllegalArgumentException("missing tensor '" + name + "' in " + source
           + hint(name));
@@ -102,9 +171,11 @@ public final class StateDict {
       throw new IllegalArgumentException("tensor '" + name + "' in " + source + " has shape "
           + Arrays.toString(shape) + ", the model expects " + Arrays.toString(expectedShape));
     }
+    // Read only now that name and shape are accepted; a failed read leaves it pending.
+    float[] values = t.read();
     pending.remove(name);
     taken.add(name);
-    return t.data();
+    return values;
   }
 
   /**
@@ -154,8 +225,16 @@ public final class StateDict {
     throw new IllegalArgumentException(sb.toString());
   }
 
-  /** A name differing only by a prefix such as DataParallel's "module.", if exactly one. */
+  /**
+   * Every key carrying DataParallel's "module." prefix, or else a name differing only by a
+   * prefix, if exactly one.
+   */
   private String hint(String name) {
+    if (!name.startsWith(DATA_PARALLEL) && allKeysStartWith(DATA_PARALLEL)) {
+      return ": its keys carry a '" + DATA_PARALLEL + "' prefix (saved from DataParallel?);"
+          + " strip it (StateDict.withoutPrefix(\"" + DATA_PARALLEL + "\"); in Python"
+          + " {k.removeprefix('" + DATA_PARALLEL + "'): v for k, v in sd.items()})";
+    }
     List<String> near = names.stream()
         .filter(n -> n.endsWith("." + name) || name.endsWith("." + n)).limit(2).toList();
     return near.size() == 1 ? " (it has '" + near.get(0) + "': a different prefix?)" : "";

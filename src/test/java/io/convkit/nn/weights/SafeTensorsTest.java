@@ -7,13 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.convkit.testing.ChildJvm;
 import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -256,8 +260,10 @@ class SafeTensorsTest {
   @Test
   void tooShortOrAbsurdHeaderLengths() throws IOException {
     bad(file(new byte[5], new byte[0], new byte[0]), "5 bytes is too short");
-    bad(file(le64(100_000_001), new byte[0], new byte[16]), "header length 100000001 is absurd");
-    bad(file(le64(-1), new byte[0], new byte[16]), "header length 18446744073709551615 is absurd");
+    bad(file(le64(100_000_001), new byte[0], new byte[16]), "header length 100000001 bytes is"
+        + " over the cap of 16777216 bytes (16 MiB");
+    bad(file(le64(-1), new byte[0], new byte[16]), "header length 18446744073709551615 bytes is"
+        + " over the cap of 16777216 bytes");
     bad(file(le64(64), "{}".getBytes(StandardCharsets.US_ASCII), new byte[0]),
         "header length 64 runs past the end of the file (10 bytes)");
   }
@@ -380,6 +386,144 @@ class SafeTensorsTest {
     StateDict sd = SafeTensors.read(f);
     assertEquals(Map.of("format", "pt"), sd.metadata());
     assertArrayEquals(new float[] {1f}, sd.take("a\u00e9\n\"\uD83D\uDE00", 1));
+  }
+
+  // ---- lazy reads, the header cap, DataParallel's prefix ----
+
+  /**
+   * a [2,3] F32, then huge [2^28] F32 (1 GiB, a hole in a sparse file: no disk), then c [3] F16.
+   */
+  private Path withHugeUnusedTensor() throws IOException {
+    long huge = 1L << 28;
+    long hugeEnd = 24 + 4 * huge;
+    byte[] h = ("{" + t("a", "F32", "[2,3]", 0, 24) + "," + t("huge", "F32", "[" + huge + "]", 24,
+        hugeEnd) + "," + t("c", "F16", "[3]", hugeEnd, hugeEnd + 6) + "}")
+        .getBytes(StandardCharsets.UTF_8);
+    Path f = dir.resolve("sparse.safetensors");
+    ByteBuffer a = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < 6; i++) {
+      a.putFloat(i - 2.5f);
+    }
+    long end = 8 + h.length + hugeEnd + 6;
+    try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+      raf.write(le64(h.length));
+      raf.write(h);
+      raf.write(a.array());
+      raf.setLength(end); // the huge tensor's bytes are a hole
+      raf.seek(end - 6);
+      raf.write(shorts(0x3C00, 0xC000, 0x3800)); // 1, -2, 0.5
+    }
+    return f;
+  }
+
+  @Test
+  void aHugeUnusedTensorIsNeverReadUnderASmallHeap() throws Exception {
+    Path f = withHugeUnusedTensor();
+    ChildJvm.Result r = ChildJvm.run(List.of("-Xmx64m"), LazyLoadProbe.class, "take",
+        f.toString());
+    assertEquals(0, r.exit(), r.toString());
+    assertEquals("a [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]\nc [1.0, -2.0, 0.5]\nrefused: tensor 'huge'"
+        + " in " + f + " has 268435456 values (1073741824 bytes as float32), more than this JVM's"
+        + " whole heap (", r.out().substring(0, r.out().indexOf("whole heap (") + 12), r.toString());
+    assertTrue(r.out().endsWith(" bytes; raise -Xmx)\ndone\n"), r.toString());
+    assertEquals("", r.err());
+  }
+
+  @Test
+  void takeReadsOnlyThatTensor() throws IOException {
+    // In this JVM too: the small tensors come back exact, the huge one stays unread.
+    StateDict sd = SafeTensors.read(withHugeUnusedTensor());
+    assertArrayEquals(new float[] {1, -2, 0.5f}, sd.take("c", 3));
+    assertArrayEquals(new float[] {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f}, sd.take("a", 2, 3));
+    assertEquals(Set.of("a", "c", "huge"), sd.names());
+    sd.requireAllUsed(List.of("huge"));
+  }
+
+  @Test
+  void aHeaderOf100MBIsRefusedBeforeItIsRead() throws IOException {
+    Path f = dir.resolve("big-header.safetensors");
+    try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+      raf.write(le64(100_000_000));
+      raf.write("{\"a\":".getBytes(StandardCharsets.US_ASCII));
+      raf.setLength(8 + 100_000_000); // sparse: it is all there, so only the cap refuses it
+    }
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> SafeTensors.read(f));
+    assertEquals(f + ": header length 100000000 bytes is over the cap of 16777216 bytes (16 MiB,"
+        + " room for some 100,000 tensors); not a safetensors file, or not one of a network's"
+        + " weights", e.getMessage());
+  }
+
+  /** A header of {@code count} empty tensors (60 bytes each). */
+  private Path manyTensors(int count) throws IOException {
+    StringBuilder json = new StringBuilder("{");
+    for (int i = 0; i < count; i++) {
+      json.append(i == 0 ? "" : ",").append(t(String.format("t%07d", i), "F32", "[0]", 0, 0));
+    }
+    return file(json.append('}').toString(), 0);
+  }
+
+  @Test
+  void aHeaderNearTheCapParsesUnderASmallHeap() throws Exception {
+    // -Xmx64m: the cap is 1/16 of the heap, 4 MiB; 65,000 tensors take 3.9 MB of header.
+    Path f = manyTensors(65_000);
+    assertTrue(Files.size(f) > 3_800_000 && Files.size(f) < 4_000_000, "" + Files.size(f));
+    ChildJvm.Result r = ChildJvm.run(List.of("-Xmx64m"), LazyLoadProbe.class, "count",
+        f.toString());
+    assertEquals(0, r.exit(), r.toString());
+    assertEquals("tensors 65000\n", r.out(), r.toString());
+    // Half that heap: the same header is over its cap, a message rather than an OOM.
+    r = ChildJvm.run(List.of("-Xmx32m"), LazyLoadProbe.class, "count", f.toString());
+    assertEquals(1, r.exit(), r.toString());
+    assertTrue(r.err().contains("IllegalArgumentException: " + f + ": header length "
+        + (Files.size(f) - 8) + " bytes is over the cap of ")
+        && r.err().contains(" bytes (1/16 of this JVM's heap, less than 16 MiB)"), r.toString());
+    assertTrue(!r.err().contains("OutOfMemoryError"), r.toString());
+  }
+
+  @Test
+  void aFileChangedOrGoneBeforeATakeIsAnError() throws IOException {
+    Path f = file("{" + t("a", "F32", "[1]", 0, 4) + "," + t("b", "F32", "[1]", 4, 8) + "}", 8);
+    StateDict sd = SafeTensors.read(f);
+    assertArrayEquals(new float[] {0}, sd.take("a", 1));
+    Files.write(f, new byte[] {1}, java.nio.file.StandardOpenOption.APPEND);
+    UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> sd.take("b", 1));
+    assertTrue(e.getMessage().startsWith("reading tensor 'b' in " + f + ": " + f + " changed since"
+        + " its header was read (size " + (Files.size(f) - 1) + " -> " + Files.size(f)), e.getMessage());
+    Files.delete(f);
+    e = assertThrows(UncheckedIOException.class, () -> sd.take("b", 1));
+    assertTrue(e.getMessage().startsWith("reading tensor 'b' in " + f + ": "), e.getMessage());
+    assertTrue(sd.has("b"));
+  }
+
+  @Test
+  void dataParallelKeysGetAHintAndAreStrippedOnRequest() throws IOException {
+    Map<String, TensorData> m = new HashMap<>();
+    m.put("module.conv1.weight", new TensorData(new int[] {2}, new float[] {1, 2}));
+    m.put("module.fc.bias", new TensorData(new int[] {1}, new float[] {3}));
+    Path f = dir.resolve("dp.safetensors");
+    SafeTensors.write(f, m, null);
+    StateDict sd = SafeTensors.read(f);
+    assertTrue(sd.allKeysStartWith("module."));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> sd.take("conv1.weight", 2));
+    assertEquals("missing tensor 'conv1.weight' in " + f + ": its keys carry a 'module.' prefix"
+        + " (saved from DataParallel?); strip it (StateDict.withoutPrefix(\"module.\"); in Python"
+        + " {k.removeprefix('module.'): v for k, v in sd.items()})", e.getMessage());
+    StateDict stripped = sd.withoutPrefix("module.");
+    assertEquals(Set.of("conv1.weight", "fc.bias"), stripped.names());
+    assertArrayEquals(new float[] {1, 2}, stripped.take("conv1.weight", 2));
+    assertArrayEquals(new float[] {3}, stripped.take("fc.bias", 1));
+    stripped.requireAllUsed(List.of());
+    IllegalStateException late = assertThrows(IllegalStateException.class,
+        () -> stripped.withoutPrefix("fc."));
+    assertEquals(f + ": withoutPrefix after 2 tensors were taken; strip the prefix first",
+        late.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> sd.withoutPrefix("module.fc."));
+    assertEquals("cannot strip 'module.fc.' from the keys of " + f + ": 'module.conv1.weight'"
+        + " does not start with it", e.getMessage());
+    assertTrue(!dict().allKeysStartWith("module.") && !new StateDict(Map.of(), "E")
+        .allKeysStartWith(""));
   }
 
   // ---- StateDict ----
