@@ -244,7 +244,7 @@ public final class ConvSpec {
     if (strideH != 1 || strideW != 1) {
       b.append(", s").append(strideH).append('x').append(strideW);
     }
-    if (padTop + padLeft + padBottom + padRight > 0) {
+    if ((padTop | padLeft | padBottom | padRight) != 0) { // a sum could wrap to 0
       b.append(", p").append(padTop).append(',').append(padLeft).append(',').append(padBottom)
           .append(',').append(padRight);
     }

@@ -118,7 +118,8 @@ public final class Planner {
           : spec.groups() != 1 ? "it needs groups 1, the spec has " + spec.groups()
           : spec.kernelH() != 1 || spec.kernelW() != 1 ? "it needs a 1x1 kernel"
           : spec.strideH() != 1 || spec.strideW() != 1 ? "it needs stride 1"
-          : spec.padTop() + spec.padLeft() + spec.padBottom() + spec.padRight() != 0
+          // OR, not +: four paddings of 2^30 sum to 2^32, which wraps to 0 in an int
+          : (spec.padTop() | spec.padLeft() | spec.padBottom() | spec.padRight()) != 0
               ? "it needs zero padding" : null;
       case DEPTHWISE_DIRECT -> table ? "the spec has a connection table"
           : spec.groups() != spec.inChannels()

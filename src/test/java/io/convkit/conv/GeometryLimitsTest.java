@@ -465,6 +465,14 @@ class GeometryLimitsTest {
   }
 
   @Test
+  void fourPaddingsOf2To30AreNotZeroPadding() {
+    ConvSpec s = ConvSpec.builder(1, 1, 1, 1).padding(P30).build();
+    assertEquals("it needs zero padding", Planner.misfit(Algorithm.POINTWISE_GEMM, s));
+    assertEquals(Algorithm.IM2COL_GEMM, Planner.choose(s));
+    assertEquals("conv[1->1, k1x1, p1073741824,1073741824,1073741824,1073741824]", s.toString());
+  }
+
+  @Test
   void summaryOfAHugeBatchIsOneLineNotANegativeCount() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -122,7 +122,7 @@ class FuzzTest {
   @Test
   void extremeGeometryIsRefusedNamingAValueOrMatchesTheReference() {
     Random r = new Random(2026);
-    int draws = 1500;
+    int draws = 4000;
     int computed = 0;
     int refused = 0;
     int plannedOnly = 0;
