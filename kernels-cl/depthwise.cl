@@ -74,7 +74,7 @@ kernel void depthwise_rows(global const float* restrict x, int x_off,
   int iy0 = oy * SH - PT;
   // Interior columns [lo, hi): ox*SW - PL >= 0 and ox*SW - PL + (KW-1)*DW <= W-1.
   int last = W - 1 - (KW - 1) * DW + PL;
-  int lo = min((PL + SW - 1) / SW, OW);
+  int lo = (int)min(((long)PL + SW - 1) / SW, (long)OW); // PL + SW can pass 2^31
   int hi = last < 0 ? lo : clamp(last / SW + 1, lo, OW);
   for (int ox = 0; ox < lo; ox++) {
     yp[ox] = ck_activate(ck_depthwise_checked(xp, wp, H, W, iy0, ox * SW - PL, KH, KW, DH, DW) + b,

@@ -36,8 +36,8 @@ kernel void im2col_rows(global const float* x, int x_off, global float* out, int
     }
     return;
   }
-  const global float* row = x + x_off + (c * H + iy) * W;
-  int ix = kx * DW - PL;
+  const global float* row = x + x_off + ((size_t)c * H + iy) * W;
+  long ix = (long)kx * DW - PL; // long: ix steps by SW past the row's end, up to OW * SW
   for (int ox = 0; ox < OW; ox++, ix += SW) {
     o[ox] = (ix >= 0 && ix < W) ? row[ix] : 0.0f;
   }
@@ -70,8 +70,8 @@ kernel void im2col_packed(global const float* x, int x_off, global float* out, i
   int lane = p - panel * NB;
   int iy = oy * SH - PT + ky * DH;
   bool rowIn = iy >= 0 && iy < H;
-  const global float* row = x + x_off + (c * H + (rowIn ? iy : 0)) * W;
-  int ix = kx * DW - PL;
+  const global float* row = x + x_off + ((size_t)c * H + (rowIn ? iy : 0)) * W;
+  long ix = (long)kx * DW - PL; // long: ix steps by SW past the row's end, up to OW * SW
   int ox = 0;
 #if NB == 8
   // Stride 1 and 2: once a panel starts, whole 8-column blocks whose inputs all lie inside the

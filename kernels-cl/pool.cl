@@ -12,20 +12,21 @@ kernel void pool(global const float* x, int x_off, global float* y, int y_off, i
     return;
   }
   const global float* xp = x + x_off + (size_t)z * H * W;
-  int y0 = oy * SH - PT;
-  int x0 = ox * SW - PL;
-  int y1 = min(y0 + KH, H + PB);
-  int x1 = min(x0 + KW, W + PR);
-  int cy0 = max(y0, 0);
-  int cx0 = max(x0, 0);
-  int cy1 = min(y1, H);
-  int cx1 = min(x1, W);
+  // Window bounds in long: in ceil mode y0 + KH can pass 2^31 (PoolSpec keeps y0 itself in int).
+  long y0 = (long)oy * SH - PT;
+  long x0 = (long)ox * SW - PL;
+  long y1 = min(y0 + KH, (long)H + PB);
+  long x1 = min(x0 + KW, (long)W + PR);
+  int cy0 = (int)max(y0, 0L);
+  int cx0 = (int)max(x0, 0L);
+  int cy1 = (int)min(y1, (long)H);
+  int cx1 = (int)min(x1, (long)W);
   float r;
   if (is_max) {
     r = -INFINITY;
     for (int iy = cy0; iy < cy1; iy++) {
       for (int ix = cx0; ix < cx1; ix++) {
-        float v = xp[iy * W + ix];
+        float v = xp[(size_t)iy * W + ix];
         r = (v > r || isnan(v)) ? v : r; // NaN stays: later v > NaN is false (fmax would drop it)
       }
     }
@@ -33,10 +34,10 @@ kernel void pool(global const float* x, int x_off, global float* y, int y_off, i
     float s = 0.0f;
     for (int iy = cy0; iy < cy1; iy++) {
       for (int ix = cx0; ix < cx1; ix++) {
-        s += xp[iy * W + ix];
+        s += xp[(size_t)iy * W + ix];
       }
     }
-    int d = count_pad ? (y1 - y0) * (x1 - x0) : (cy1 - cy0) * (cx1 - cx0);
+    long d = count_pad ? (y1 - y0) * (x1 - x0) : (long)(cy1 - cy0) * (cx1 - cx0);
     r = s / (float)d;
   }
   y[y_off + (size_t)z * OH * OW + oy * OW + ox] = r;

@@ -14,14 +14,19 @@ int ck_best_isa(void) {
 #endif
 }
 
+/* Index arithmetic: every coordinate a kernel forms (oy*sh - pt + ky*dh and the like) is computed
+ * in 64 bits. Java (ConvSpec, PoolSpec, Planner) keeps padded extents, dilated kernels, tensors
+ * and workspaces within int, but the intermediate products (a vector's 8 outputs times a stride of
+ * 2^30, pad + stride - 1) do not fit one. */
+
 /* One unfolded row segment: dst[ox] = src[ox*sw + offx] where that column lies in [0, W), else 0.
  * src == NULL means the whole input row lies in the padding. Stride 1 becomes one memcpy. */
-static void ck_unfold_segment(const float* CK_RESTRICT src, int W, int OW, int sw, int offx,
+static void ck_unfold_segment(const float* CK_RESTRICT src, int W, int OW, int sw, long long offx,
                               float* CK_RESTRICT dst) {
   if (src == NULL) { memset(dst, 0, sizeof(float) * (size_t)OW); return; }
   /* valid ox: 0 <= ox*sw + offx < W */
-  int lo = offx >= 0 ? 0 : (-offx + sw - 1) / sw;
-  int hi = (W - 1 - offx) >= 0 ? (W - 1 - offx) / sw + 1 : 0;
+  long long lo = offx >= 0 ? 0 : (-offx + sw - 1) / sw;
+  long long hi = (W - 1 - offx) >= 0 ? (W - 1 - offx) / sw + 1 : 0;
   if (lo > OW) lo = OW;
   if (hi > OW) hi = OW;
   if (hi < lo) hi = lo;
@@ -29,8 +34,8 @@ static void ck_unfold_segment(const float* CK_RESTRICT src, int W, int OW, int s
   if (sw == 1) {
     if (hi > lo) memcpy(dst + lo, src + lo + offx, sizeof(float) * (size_t)(hi - lo));
   } else {
-    const float* s = src + (long)lo * sw + offx;
-    for (int ox = lo; ox < hi; ox++, s += sw) dst[ox] = *s;
+    const float* s = src + lo * sw + offx;
+    for (long long ox = lo; ox < hi; ox++, s += sw) dst[ox] = *s;
   }
   if (hi < OW) memset(dst + hi, 0, sizeof(float) * (size_t)(OW - hi));
 }
@@ -40,11 +45,11 @@ static void ck_unfold_rows(const float* CK_RESTRICT in, int H, int W, int R, int
                            int pt, int pl, int dh, int dw, int OW, int k, int oy0, int oy1,
                            float* CK_RESTRICT dst) {
   int s = k % S, r = (k / S) % R, c = k / (R * S);
-  const float* plane = in + (long)c * H * W;
-  int offx = s * dw - pl;
+  const float* plane = in + (long long)c * H * W;
+  const long long offx = (long long)s * dw - pl;
   for (int oy = oy0; oy < oy1; oy++, dst += OW) {
-    int iy = oy * sh - pt + r * dh;
-    ck_unfold_segment(iy >= 0 && iy < H ? plane + (long)iy * W : NULL, W, OW, sw, offx, dst);
+    const long long iy = (long long)oy * sh - pt + (long long)r * dh;
+    ck_unfold_segment(iy >= 0 && iy < H ? plane + iy * W : NULL, W, OW, sw, offx, dst);
   }
 }
 
@@ -53,7 +58,8 @@ void ck_im2col_block(const float* in, int C, int H, int W, int R, int S, int sh,
   (void)C;
   long ld = (long)(oy1 - oy0) * OW;
   for (int k = k0; k < k1; k++)
-    ck_unfold_rows(in, H, W, R, S, sh, sw, pt, pl, dh, dw, OW, k, oy0, oy1, col + (k - k0) * ld);
+    ck_unfold_rows(in, H, W, R, S, sh, sw, pt, pl, dh, dw, OW, k, oy0, oy1,
+                   col + (long long)(k - k0) * ld);
 }
 
 void ck_im2col(const float* in, int C, int H, int W, int R, int S,
@@ -79,23 +85,16 @@ void ck_connection_table(int isa, const float* col, int N, const int* start, con
 }
 
 /* Depthwise scratch: the phase-split copy of one input channel, a zero row, an output-row tail. */
-static int ck_round8(int x) { return (x + 7) & ~7; }
+static long long ck_round8(long long x) { return (x + 7) & ~7LL; }
 
-static int ck_dw_phase_len(int S, int sw, int dw, int OW) {
-  int need = (ck_round8(OW) - 1) * sw + (S - 1) * dw + 1;   /* padded columns the vectors touch */
+static long long ck_dw_phase_len(int S, int sw, int dw, int OW) {
+  /* padded columns the vectors touch */
+  long long need = (ck_round8(OW) - 1) * sw + (long long)(S - 1) * dw + 1;
   return ck_round8((need + sw - 1) / sw);
 }
 
 /* Planes narrower than this run the flat stride-1 path: per-row overhead dominates them. */
 #define CK_DW_FLAT_MAX_OW 32
-
-int ck_depthwise_variant(int R, int S, int sh, int sw, int dh, int dw, int OW) {
-  if (sh == 1 && sw == 1 && OW < CK_DW_FLAT_MAX_OW) return 3;
-  if (R == 3 && S == 3 && dw == 1 && sw == 1) return 1;
-  if (R == 3 && S == 3 && dw == 1 && sw == 2) return 2;
-  (void)dh;
-  return 0;
-}
 
 /* The flat path's padded plane: rows [0, OH + (R-1)*dh) of width Wp = OW + (S-1)*dw, plus the
  * slack the last vector's taps read; then the flat output, a whole number of vectors. */
@@ -109,12 +108,36 @@ static long long ck_dw_flat_out_floats(int S, int dw, int OH, int OW) {
   return (OH * wp + 7) / 8 * 8;
 }
 
+/* The scratch of the vectorised paths (variants 0 to 3). */
+static long long ck_dw_vector_scratch(int H, int R, int S, int sh, int sw, int dh, int dw, int OH,
+                                      int OW) {
+  if (sh == 1 && sw == 1 && OW < CK_DW_FLAT_MAX_OW)
+    return ck_dw_flat_plane_floats(R, S, dh, dw, OH, OW) + ck_dw_flat_out_floats(S, dw, OH, OW) + 8;
+  return (long long)(H + 1) * sw * ck_dw_phase_len(S, sw, dw, OW) + 8; /* + one zero row of every phase */
+}
+
+/* The vectorised paths copy the padded plane (flat) or every stride phase of each input row, so a
+ * huge stride or a dilated kernel far wider than the output makes their scratch grow with the
+ * geometry, not the work (a 1x1 output from stride 2^30 would need gigabytes). Past this bound,
+ * relative to the rows in and out, the direct path (variant 4) runs instead, with no scratch. */
+static int ck_dw_scratch_bounded(int H, int R, int S, int sh, int sw, int dh, int dw, int OH,
+                                 int OW) {
+  long long bound = 64 * ((long long)(H + 1) * ck_round8(OW) + (long long)OH * ck_round8(OW)) + 65536;
+  return ck_dw_vector_scratch(H, R, S, sh, sw, dh, dw, OH, OW) <= bound;
+}
+
+int ck_depthwise_variant(int H, int R, int S, int sh, int sw, int dh, int dw, int OH, int OW) {
+  if (!ck_dw_scratch_bounded(H, R, S, sh, sw, dh, dw, OH, OW)) return 4;
+  if (sh == 1 && sw == 1 && OW < CK_DW_FLAT_MAX_OW) return 3;
+  if (R == 3 && S == 3 && dw == 1 && sw == 1) return 1;
+  if (R == 3 && S == 3 && dw == 1 && sw == 2) return 2;
+  return 0;
+}
+
 long long ck_depthwise_scratch_floats(int H, int R, int S, int sh, int sw, int dh, int dw, int OH,
                                       int OW) {
-  if (ck_depthwise_variant(R, S, sh, sw, dh, dw, OW) == 3)
-    return ck_dw_flat_plane_floats(R, S, dh, dw, OH, OW) + ck_dw_flat_out_floats(S, dw, OH, OW) + 8;
-  long long L = ck_dw_phase_len(S, sw, dw, OW);
-  return (long long)(H + 1) * sw * L + 8;   /* + one zero row of every phase */
+  if (ck_depthwise_variant(H, R, S, sh, sw, dh, dw, OH, OW) == 4) return 8;
+  return ck_dw_vector_scratch(H, R, S, sh, sw, dh, dw, OH, OW);
 }
 
 /* Phase-split copy of one channel: padded column xc = p + sw*i of row iy goes to
@@ -122,13 +145,18 @@ long long ck_depthwise_scratch_floats(int H, int R, int S, int sh, int sw, int d
 static void ck_dw_split_channel(const float* CK_RESTRICT plane, int H, int W, int pl, int sw, int L,
                                 float* CK_RESTRICT dst) {
   for (int iy = 0; iy < H; iy++) {
-    const float* src = plane + (long)iy * W;
+    const float* src = plane + (long long)iy * W;
     for (int p = 0; p < sw; p++)
-      ck_unfold_segment(src, W, L, sw, p - pl, dst + ((long)iy * sw + p) * L);
+      ck_unfold_segment(src, W, L, sw, (long long)p - pl, dst + ((long long)iy * sw + p) * L);
   }
 }
 
-static int ck_smallm_block_cols(int OW) { return ck_round8(ck_smallm_rows_per_block(OW) * OW); }
+/* A block's columns: rows_per_block output rows, but no more rows than the output has (a 1-row
+ * output with K = 2^22 would otherwise ask for 256 rows of scratch). */
+static long long ck_smallm_block_cols(int OH, int OW) {
+  long long rows = ck_smallm_rows_per_block(OW);
+  return ck_round8((rows < OH ? rows : OH) * OW);
+}
 
 int ck_smallm_rows_per_block(int OW) {
   /* about 256 output columns per block: K_g x 256 floats stay in L1/L2 while the tile runs. */
@@ -136,16 +164,17 @@ int ck_smallm_rows_per_block(int OW) {
   return r > 0 ? r : 1;
 }
 
-long long ck_smallm_scratch_floats(int Cg, int R, int S, int OW) {
-  return (long long)Cg * R * S * ck_smallm_block_cols(OW) + 8;
+long long ck_smallm_scratch_floats(int Cg, int R, int S, int OH, int OW) {
+  return (long long)Cg * R * S * ck_smallm_block_cols(OH, OW) + 8;
 }
 
 /* Pooling: elements of one axis of a window that an average divides by (PoolSpec.divisor): the
  * window [o*s - p0, o*s - p0 + k) clipped to the padded input (it can reach past the end padding
- * in ceil mode), then, unless count_pad, to the input [0, n). */
-static int ck_pool_extent(int o, int s, int p0, int k, int n, int p1, int count_pad) {
-  int a = o * s - p0, b = a + k;
-  if (b > n + p1) b = n + p1;
+ * in ceil mode), then, unless count_pad, to the input [0, n). 64 bits: o*s + k passes 2^31 in
+ * ceil mode, and the count itself can be 2^31 - 1. */
+static long long ck_pool_extent(int o, int s, int p0, int k, int n, int p1, int count_pad) {
+  long long a = (long long)o * s - p0, b = a + k;
+  if (b > (long long)n + p1) b = (long long)n + p1;
   if (!count_pad) {
     if (a < 0) a = 0;
     if (b > n) b = n;
@@ -153,15 +182,25 @@ static int ck_pool_extent(int o, int s, int p0, int k, int n, int p1, int count_
   return b - a;
 }
 
-/* Pooling's row buffer (kernels/pool.inc): input column x at pl + x, and room for every tap the
- * horizontal pass reads, whole vectors included: stride 1 reads below round8(OW) + kw, stride 2
- * below 2*round8(OW) + kw, larger strides below (OW-1)*sw + kw. */
-static int ck_pool_row_floats(int W, int OW, int kw, int sw, int pl) {
+/* Pooling's row buffer (kernels/pool.inc), padded form: input column x at pl + x, and room for
+ * every tap the horizontal pass reads, whole vectors included: stride 1 reads below
+ * round8(OW) + kw, stride 2 below 2*round8(OW) + kw, larger strides below (OW-1)*sw + kw. */
+static long long ck_pool_row_floats(int W, int OW, int kw, int sw, int pl) {
   long long taps = (long long)sw * ck_round8(OW) + kw + 16;
   long long row = (long long)pl + W;
-  return ck_round8((int)(taps > row ? taps : row));
+  return ck_round8(taps > row ? taps : row);
+}
+
+/* Whether pooling runs the padded-row horizontal pass (pool.inc: pool_row): when its row buffer is
+ * bounded by the input row. Otherwise (a huge stride, or a window mostly of padding, e.g. 2^28
+ * wide on an 8-wide input, whose buffer and taps would grow with the window, not the work) the
+ * clipped pass reads only the input columns of each window. */
+static int ck_pool_vector_rows(int W, int OW, int kw, int sw, int pl) {
+  return ck_pool_row_floats(W, OW, kw, sw, pl) <= 2 * (long long)W + 64;
 }
 
 long long ck_pool_scratch_floats(int W, int OW, int kw, int sw, int pl) {
-  return (long long)ck_pool_row_floats(W, OW, kw, sw, pl) + ck_round8(OW) + 8;
+  long long row = ck_pool_vector_rows(W, OW, kw, sw, pl) ? ck_pool_row_floats(W, OW, kw, sw, pl)
+                                                         : ck_round8(W);
+  return row + ck_round8(OW) + 8;
 }

@@ -38,8 +38,10 @@ void ck_bias_act_block(int isa, float* y, long long ldy, int cols, const float* 
 /* Depthwise convolution of one image: in [C][H][W], wt [C*mult][R][S], out [C*mult][OH][OW],
  * output channels [oc0, oc1). scratch holds ck_depthwise_scratch_floats(...) floats.
  * ck_depthwise_variant says which path runs: 0 generic, 1 3x3 stride 1, 2 3x3 stride 2,
- * 3 stride 1 on the flattened padded plane (small planes, any kernel). */
-int ck_depthwise_variant(int R, int S, int sh, int sw, int dh, int dw, int OW);
+ * 3 stride 1 on the flattened padded plane (small planes, any kernel), 4 direct (no scratch: a
+ * huge stride or a dilated kernel far wider than the output, where the others' copies would
+ * outgrow the work). */
+int ck_depthwise_variant(int H, int R, int S, int sh, int sw, int dh, int dw, int OH, int OW);
 long long ck_depthwise_scratch_floats(int H, int R, int S, int sh, int sw, int dh, int dw, int OH,
                                       int OW);
 void ck_depthwise(int isa, const float* in, int C, int H, int W, const float* wt, const float* bias,
@@ -51,7 +53,7 @@ void ck_depthwise(int isa, const float* in, int C, int H, int W, const float* wt
  * the group's [M_g][K_g] weights with a register-blocked micro-kernel; bias and act are fused.
  * Tasks are (group, row block) pairs numbered g * blocks + b; this call runs tasks [t0, t1). */
 int ck_smallm_rows_per_block(int OW);
-long long ck_smallm_scratch_floats(int Cg, int R, int S, int OW);
+long long ck_smallm_scratch_floats(int Cg, int R, int S, int OH, int OW);
 void ck_conv_smallm(int isa, const float* in, int C, int H, int W, const float* wt, const float* bias,
                     float* out, int M, int groups, int R, int S, int sh, int sw, int pt, int pl,
                     int dh, int dw, int OH, int OW, int act, int t0, int t1, float* scratch);

@@ -10,7 +10,8 @@ import io.convkit.tensor.Shape;
  * @param rowsPerBlock sgemm paths: output rows a thread unfolds and multiplies at a time
  * @param workspaceBytes shared scratch for the whole call (CONNECTION_TABLE: one unfolded image)
  * @param scratchBytesPerThread private scratch each worker thread needs (unfolded blocks, direct
- *     kernels' copies)
+ *     kernels' copies), bounded by the work (a 1-row output, a huge stride); the CPU engine holds
+ *     it for the workers a call uses, min(threads, tasks), not for every thread
  */
 public record ConvPlan(
     ConvSpec spec,

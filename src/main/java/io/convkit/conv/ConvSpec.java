@@ -178,10 +178,18 @@ public final class ConvSpec {
     return weightCount() + (bias ? outChannels : 0);
   }
 
-  /** Multiply-adds for an input of this shape (connected weights only). */
+  /**
+   * Multiply-adds for an input of this shape (connected weights only); an input so large that the
+   * count overflows a long is an IllegalArgumentException naming it, never a negative count.
+   */
   public long macs(Shape input) {
     Shape out = outputShape(input);
-    return (long) out.n() * out.h() * out.w() * weightCount();
+    try {
+      return Math.multiplyExact(Math.multiplyExact((long) out.n() * out.h(), out.w()), weightCount());
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException(name + ": the multiply-adds for input " + input
+          + " overflow a 64-bit count");
+    }
   }
 
   /**
@@ -204,7 +212,14 @@ public final class ConvSpec {
 
   private int outputSize(String axis, int in, int padA, int padB, int k, int d, int s) {
     long span = (long) d * (k - 1) + 1;
-    long room = (long) in + padA + padB - span;
+    long padded = (long) in + padA + padB;
+    // Every input coordinate a kernel forms lies in [-padA, in + padB): it must fit an int.
+    if (padded > Shape.MAX_INDEX) {
+      throw new IllegalArgumentException(name + ": padded input " + axis + " " + in + " + "
+          + padA + " + " + padB + " = " + padded + " is more than the " + Shape.MAX_INDEX
+          + " the kernels can index");
+    }
+    long room = padded - span;
     if (room < 0) {
       throw new IllegalArgumentException(name + ": output " + axis + " would be <= 0: input "
           + axis + " " + in + " + padding " + padA + "+" + padB + " is smaller than the dilated kernel "
@@ -229,7 +244,7 @@ public final class ConvSpec {
     if (strideH != 1 || strideW != 1) {
       b.append(", s").append(strideH).append('x').append(strideW);
     }
-    if (padTop + padLeft + padBottom + padRight > 0) {
+    if ((padTop | padLeft | padBottom | padRight) != 0) { // a sum could wrap to 0
       b.append(", p").append(padTop).append(',').append(padLeft).append(',').append(padBottom)
           .append(',').append(padRight);
     }
@@ -251,10 +266,11 @@ public final class ConvSpec {
     return b.append(']').toString();
   }
 
+  /** A copy; a null row stays null, for {@link Builder#build()} to report by its index. */
   private static boolean[][] deepCopy(boolean[][] t) {
     boolean[][] c = new boolean[t.length][];
     for (int i = 0; i < t.length; i++) {
-      c[i] = t[i].clone();
+      c[i] = t[i] == null ? null : t[i].clone();
     }
     return c;
   }
@@ -366,6 +382,8 @@ public final class ConvSpec {
       nonNegative("padding left", padLeft);
       nonNegative("padding bottom", padBottom);
       nonNegative("padding right", padRight);
+      span("height", kernelH, dilationH);
+      span("width", kernelW, dilationW);
       if (inChannels % groups != 0) {
         throw new IllegalArgumentException(name + ": input channels " + inChannels
             + " are not divisible by groups " + groups);
@@ -399,7 +417,37 @@ public final class ConvSpec {
           }
         }
       }
+      // The dense weights [out][in/groups][kh][kw] are one tensor; so is K = in/groups*kh*kw.
+      long dense = saturatedProduct(outChannels, inChannels / groups, kernelH, kernelW);
+      if (dense > Shape.MAX_INDEX) {
+        throw new IllegalArgumentException(name + ": weights " + outChannels + "x"
+            + (inChannels / groups) + "x" + kernelH + "x" + kernelW + " have "
+            + (dense == Long.MAX_VALUE ? "more than 2^63" : String.valueOf(dense))
+            + " elements, more than the " + Shape.MAX_INDEX + " a tensor holds");
+      }
       return new ConvSpec(this);
+    }
+
+    /** The product of positive factors, or Long.MAX_VALUE where it would overflow. */
+    private static long saturatedProduct(int... factors) {
+      long p = 1;
+      for (int f : factors) {
+        if (p > Long.MAX_VALUE / f) {
+          return Long.MAX_VALUE;
+        }
+        p *= f;
+      }
+      return p;
+    }
+
+    /** The dilated kernel (k - 1) * d + 1 must fit the kernels' int coordinates. */
+    private void span(String axis, int k, int d) {
+      long span = (long) (k - 1) * d + 1;
+      if (span > Shape.MAX_INDEX) {
+        throw new IllegalArgumentException(name + ": dilated kernel " + axis + " (" + k + " - 1) * "
+            + d + " + 1 = " + span + " is more than the " + Shape.MAX_INDEX
+            + " the kernels can index");
+      }
     }
 
     private void positive(String what, int v) {

@@ -69,7 +69,7 @@ public final class Planner {
           kernel = "unfolded blocks + 4x24 tiles";
           ConvkitNative.load();
           scratch = ConvkitNative.ck_smallm_scratch_floats(
-              spec.inChannelsPerGroup(), spec.kernelH(), spec.kernelW(), ow);
+              spec.inChannelsPerGroup(), spec.kernelH(), spec.kernelW(), oh, ow);
         } else {
           kernel = spec.groups() == 1 ? "im2col + sgemm, row blocks"
               : "im2col + sgemm per group, row blocks";
@@ -84,12 +84,13 @@ public final class Planner {
         ConvkitNative.load();
         int r = spec.kernelH();
         int q = spec.kernelW();
-        int variant = ConvkitNative.ck_depthwise_variant(r, q, spec.strideH(), spec.strideW(),
-            spec.dilationH(), spec.dilationW(), ow);
+        int variant = ConvkitNative.ck_depthwise_variant(input.h(), r, q, spec.strideH(),
+            spec.strideW(), spec.dilationH(), spec.dilationW(), oh, ow);
         kernel = switch (variant) {
           case 1 -> "depthwise 3x3 stride 1, rows";
           case 2 -> "depthwise 3x3 stride 2, rows";
           case 3 -> "depthwise " + r + "x" + q + " stride 1, flat plane";
+          case 4 -> "depthwise " + r + "x" + q + " direct, no scratch";
           default -> "depthwise " + r + "x" + q + " generic, rows";
         };
         scratch = ConvkitNative.ck_depthwise_scratch_floats(input.h(), r, q, spec.strideH(),
@@ -117,7 +118,8 @@ public final class Planner {
           : spec.groups() != 1 ? "it needs groups 1, the spec has " + spec.groups()
           : spec.kernelH() != 1 || spec.kernelW() != 1 ? "it needs a 1x1 kernel"
           : spec.strideH() != 1 || spec.strideW() != 1 ? "it needs stride 1"
-          : spec.padTop() + spec.padLeft() + spec.padBottom() + spec.padRight() != 0
+          // OR, not +: four paddings of 2^30 sum to 2^32, which wraps to 0 in an int
+          : (spec.padTop() | spec.padLeft() | spec.padBottom() | spec.padRight()) != 0
               ? "it needs zero padding" : null;
       case DEPTHWISE_DIRECT -> table ? "the spec has a connection table"
           : spec.groups() != spec.inChannels()

@@ -40,8 +40,8 @@ public final class ConvkitNative {
   public static native void ck_bias_act_block(int isa, FloatPointer y, long ldy, int cols,
       @Const FloatPointer bias, int m0, int m1, int act);
 
-  public static native int ck_depthwise_variant(int R, int S, int sh, int sw, int dh, int dw,
-      int OW);
+  public static native int ck_depthwise_variant(int H, int R, int S, int sh, int sw, int dh,
+      int dw, int OH, int OW);
 
   public static native long ck_depthwise_scratch_floats(int H, int R, int S, int sh, int sw,
       int dh, int dw, int OH, int OW);
@@ -53,7 +53,7 @@ public final class ConvkitNative {
 
   public static native int ck_smallm_rows_per_block(int OW);
 
-  public static native long ck_smallm_scratch_floats(int Cg, int R, int S, int OW);
+  public static native long ck_smallm_scratch_floats(int Cg, int R, int S, int OH, int OW);
 
   public static native void ck_conv_smallm(int isa, @Const FloatPointer in, int C, int H, int W,
       @Const FloatPointer wt, @Const FloatPointer bias, FloatPointer out, int M, int groups, int R,

@@ -61,7 +61,13 @@ public final class Linear implements Layer {
 
   @Override
   public long macs(List<Shape> inputs) {
-    return (long) Layer.single("linear", inputs).dim(0) * in * out;
+    Shape s = Layer.single("linear", inputs);
+    try {
+      return Math.multiplyExact((long) s.dim(0), (long) in * out);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("linear: the multiply-adds for input " + s
+          + " overflow a 64-bit count");
+    }
   }
 
   @Override

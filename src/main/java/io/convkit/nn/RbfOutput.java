@@ -52,7 +52,13 @@ public final class RbfOutput implements Layer {
 
   @Override
   public long macs(List<Shape> inputs) {
-    return (long) Layer.single("rbf", inputs).dim(0) * in * out;
+    Shape s = Layer.single("rbf", inputs);
+    try {
+      return Math.multiplyExact((long) s.dim(0), (long) in * out);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("rbf: the multiply-adds for input " + s
+          + " overflow a 64-bit count");
+    }
   }
 
   @Override

@@ -58,7 +58,12 @@ public final class SqueezeExcite implements Layer {
   @Override
   public long macs(List<Shape> inputs) {
     Shape s = Layer.nchw("se", inputs);
-    return (long) s.n() * (reduce.weightCount() + expand.weightCount());
+    try {
+      return Math.multiplyExact((long) s.n(), reduce.weightCount() + expand.weightCount());
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("se: the multiply-adds for input " + s
+          + " overflow a 64-bit count");
+    }
   }
 
   @Override

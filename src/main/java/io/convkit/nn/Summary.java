@@ -16,11 +16,41 @@ public final class Summary {
   private final String model;
   private final Shape input;
   private final List<Row> rows;
+  private final long paramsTrained;
+  private final long paramsDeployed;
+  private final long macs;
+  private final long activations;
 
+  /**
+   * Totals are summed here, exactly: an input so large that a total (or FLOPs, 2 x MACs)
+   * overflows a long is an IllegalArgumentException naming the model and input, never a negative
+   * count in the table.
+   */
   Summary(String model, Shape input, List<Row> rows) {
     this.model = model;
     this.input = input;
     this.rows = List.copyOf(rows);
+    long trained = 0;
+    long deployed = 0;
+    long m = 0;
+    long act = input.elements();
+    try {
+      for (Row r : this.rows) {
+        trained = Math.addExact(trained, r.paramsTrained());
+        deployed = Math.addExact(deployed, r.paramsDeployed());
+        m = Math.addExact(m, r.macs());
+        act = Math.addExact(act, r.activations());
+      }
+      Math.multiplyExact(2, m); // flops() must fit too
+      Math.multiplyExact(4, act); // and the activation bytes
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException(model + " at input " + input
+          + ": the summary's totals (MACs, FLOPs or activation elements) overflow a 64-bit count");
+    }
+    this.paramsTrained = trained;
+    this.paramsDeployed = deployed;
+    this.macs = m;
+    this.activations = act;
   }
 
   public String model() {
@@ -45,15 +75,15 @@ public final class Summary {
   }
 
   public long paramsTrained() {
-    return rows.stream().mapToLong(Row::paramsTrained).sum();
+    return paramsTrained;
   }
 
   public long paramsDeployed() {
-    return rows.stream().mapToLong(Row::paramsDeployed).sum();
+    return paramsDeployed;
   }
 
   public long macs() {
-    return rows.stream().mapToLong(Row::macs).sum();
+    return macs;
   }
 
   /** FLOPs counted as 2 x MACs (one multiply and one add). */
@@ -63,7 +93,7 @@ public final class Summary {
 
   /** Output elements of every layer plus the input (activation memory, in elements). */
   public long activations() {
-    return input.elements() + rows.stream().mapToLong(Row::activations).sum();
+    return activations;
   }
 
   /** The per-layer table and totals as text. */

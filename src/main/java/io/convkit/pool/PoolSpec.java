@@ -124,33 +124,43 @@ public final class PoolSpec {
   }
 
   private int outSize(String axis, int in, int k, int s, int p0, int p1) {
-    int span = in + p0 + p1 - k;
+    long padded = (long) in + p0 + p1;
+    // Every window coordinate lies in [-p0, in + p1): it must fit the kernels' int.
+    if (padded > Shape.MAX_INDEX) {
+      throw new IllegalArgumentException(name + ": padded input " + axis + " " + in + " + " + p0
+          + " + " + p1 + " = " + padded + " is more than the " + Shape.MAX_INDEX
+          + " the kernels can index");
+    }
+    long span = padded - k;
     if (span < 0) {
       throw new IllegalArgumentException(name + ": window " + axis + " " + k
-          + " is larger than the padded input " + axis + " " + (in + p0 + p1));
+          + " is larger than the padded input " + axis + " " + padded);
     }
-    int out = (ceilMode ? (span + s - 1) / s : span / s) + 1;
-    if (ceilMode && (long) (out - 1) * s >= in + p0) {
+    long out = (ceilMode ? (span + s - 1) / s : span / s) + 1;
+    if (ceilMode && (out - 1) * s >= in + p0) {
       out--; // the last window would start in the end padding
     }
-    return out;
+    return (int) out; // <= span + 1 <= padded
   }
 
-  /** Elements the window of output (oy, ox) divides by (average pooling), on an input plane. */
-  public int divisor(Shape input, int oy, int ox) {
-    int kh = kernelH(input);
-    int kw = kernelW(input);
-    int y0 = oy * strideH - padTop;
-    int x0 = ox * strideW - padLeft;
-    int y1 = Math.min(y0 + kh, input.h() + padBottom);
-    int x1 = Math.min(x0 + kw, input.w() + padRight);
+  /**
+   * Elements the window of output (oy, ox) divides by (average pooling), on an input plane: a
+   * long, as a window of 2^28 x 2^28 clipped to its padded input has more than 2^31.
+   */
+  public long divisor(Shape input, int oy, int ox) {
+    return extent(oy, strideH, padTop, kernelH(input), input.h(), padBottom)
+        * extent(ox, strideW, padLeft, kernelW(input), input.w(), padRight);
+  }
+
+  /** One axis of {@link #divisor}, in long: the window end may pass Integer.MAX_VALUE in ceil mode. */
+  private long extent(int o, int s, int p0, int k, int n, int p1) {
+    long a = (long) o * s - p0;
+    long b = Math.min(a + k, (long) n + p1);
     if (!countPadding) {
-      y0 = Math.max(y0, 0);
-      x0 = Math.max(x0, 0);
-      y1 = Math.min(y1, input.h());
-      x1 = Math.min(x1, input.w());
+      a = Math.max(a, 0);
+      b = Math.min(b, n);
     }
-    return (y1 - y0) * (x1 - x0);
+    return b - a;
   }
 
   @Override

@@ -2,8 +2,20 @@ package io.convkit.tensor;
 
 import java.util.Arrays;
 
-/** An immutable tensor shape: positive dimensions, NCHW order for 4-d activations. */
+/**
+ * An immutable tensor shape: positive dimensions, NCHW order for 4-d activations. The element
+ * count always fits a {@code long} ({@link #of} refuses a shape whose count does not), so
+ * {@link #elements()} never overflows; what a tensor or a kernel can index is checked where a
+ * tensor or a plan is made, against {@link #MAX_INDEX}.
+ */
 public final class Shape {
+  /**
+   * The kernels' index type is a 32-bit int: the most elements one tensor, one workspace or one
+   * padded extent may have. Every geometry check (ConvSpec, PoolSpec, Planner, Tensor) compares
+   * against this one value.
+   */
+  public static final int MAX_INDEX = Integer.MAX_VALUE;
+
   private final int[] dims;
 
   private Shape(int[] dims) {
@@ -15,11 +27,17 @@ public final class Shape {
     if (dims == null || dims.length == 0) {
       throw new IllegalArgumentException("a shape needs at least one dimension");
     }
+    long n = 1;
     for (int i = 0; i < dims.length; i++) {
       if (dims[i] < 1) {
         throw new IllegalArgumentException(
             "shape " + Arrays.toString(dims) + ": dimension " + i + " must be >= 1, got " + dims[i]);
       }
+      if (n > Long.MAX_VALUE / dims[i]) {
+        throw new IllegalArgumentException("shape " + join(dims) + ": the element count overflows"
+            + " a 64-bit count at dimension " + i + " (" + dims[i] + ")");
+      }
+      n *= dims[i];
     }
     return new Shape(dims.clone());
   }
@@ -50,11 +68,11 @@ public final class Shape {
     return dims.clone();
   }
 
-  /** Number of elements, as a long (it may exceed what one array can hold). */
+  /** Number of elements, as a long (it may exceed what one array can hold; never overflows). */
   public long elements() {
     long n = 1;
     for (int d : dims) {
-      n = Math.multiplyExact(n, d);
+      n *= d;
     }
     return n;
   }
@@ -66,9 +84,13 @@ public final class Shape {
   public int plane() {
     long p = 1;
     for (int i = 2; i < dims.length; i++) {
-      p = Math.multiplyExact(p, dims[i]);
+      p *= dims[i];
     }
-    return Math.toIntExact(p);
+    if (p > MAX_INDEX) {
+      throw new IllegalArgumentException("shape " + this + ": a channel plane of " + p
+          + " elements is more than the " + MAX_INDEX + " the kernels can index");
+    }
+    return (int) p;
   }
 
   public int n() {
@@ -99,6 +121,10 @@ public final class Shape {
 
   @Override
   public String toString() {
+    return join(dims);
+  }
+
+  private static String join(int[] dims) {
     StringBuilder b = new StringBuilder();
     for (int i = 0; i < dims.length; i++) {
       if (i > 0) {

@@ -8,8 +8,13 @@ import io.convkit.conv.Activation;
 import io.convkit.conv.Algorithm;
 import io.convkit.conv.ConvSpec;
 import io.convkit.nn.Conv2d;
+import io.convkit.pool.PoolKind;
+import io.convkit.pool.PoolSpec;
+import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
+import java.util.HashSet;
 import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -104,6 +109,172 @@ class FuzzTest {
         return y.toArray();
       }
     }
+  }
+
+  /**
+   * Extreme geometry, seeded: convolutions and pools whose kernel, stride, padding, dilation or
+   * window is drawn near 2^31, 2^30, 2^28 or 2^22, on small inputs. Each draw must be refused
+   * with an IllegalArgumentException that names one of the drawn values, or compute exactly what
+   * the reference engine computes (small-integer data: every sum is exact in float). Draws whose
+   * output would be large are only planned, not run (allocation limits are not this test's
+   * subject).
+   */
+  @Test
+  void extremeGeometryIsRefusedNamingAValueOrMatchesTheReference() {
+    Random r = new Random(2026);
+    int draws = 4000;
+    int computed = 0;
+    int refused = 0;
+    int plannedOnly = 0;
+    try (Engine cpu = Engines.cpu(2); Engine ref = Engines.reference()) {
+      for (int i = 0; i < draws; i++) {
+        Set<String> values = new HashSet<>();
+        String what = "draw " + i;
+        try {
+          boolean ran = r.nextInt(3) == 0 ? extremePool(r, cpu, ref, values)
+              : extremeConv(r, cpu, ref, values);
+          if (ran) {
+            computed++;
+          } else {
+            plannedOnly++;
+          }
+        } catch (IllegalArgumentException e) {
+          refused++;
+          String m = e.getMessage();
+          assertTrue(m != null && namesOneOf(m, values), what + ": the refusal names none of "
+              + values + ": " + m);
+        }
+      }
+    }
+    assertEquals(draws, computed + refused + plannedOnly);
+    assertTrue(computed > draws / 10, "only " + computed + " extreme draws computed");
+    assertTrue(refused > draws / 10, "only " + refused + " extreme draws refused");
+  }
+
+  /** Near 2^31, 2^30, 2^28 or 2^22, or (half the time) a small value. */
+  private static int extreme(Random r, Set<String> values) {
+    int v;
+    if (r.nextBoolean()) {
+      v = 1 + r.nextInt(4);
+    } else {
+      int[] bases = {Integer.MAX_VALUE, 1 << 30, 1 << 28, 1 << 22};
+      v = bases[r.nextInt(bases.length)] - r.nextInt(3);
+    }
+    values.add(Integer.toString(v));
+    return v;
+  }
+
+  private static int small(Random r, int max, Set<String> values) {
+    int v = 1 + r.nextInt(max);
+    values.add(Integer.toString(v));
+    return v;
+  }
+
+  private static boolean namesOneOf(String message, Set<String> values) {
+    for (String token : message.split("[^0-9]+")) {
+      if (values.contains(token)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Small integers in [-3, 3]. */
+  private static float[] ints(Random r, long n) {
+    float[] a = new float[Math.toIntExact(n)];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = r.nextInt(7) - 3;
+    }
+    return a;
+  }
+
+  /** Whether it ran (false: planned only, its output being too large to allocate here). */
+  private static boolean extremeConv(Random r, Engine cpu, Engine ref, Set<String> values) {
+    int kind = r.nextInt(3); // dense, grouped (few outputs per group), depthwise
+    int groups = kind == 0 ? 1 : small(r, 3, values);
+    int in = kind == 2 ? groups : groups * small(r, 2, values);
+    int out = kind == 2 ? groups * small(r, 2, values) : groups * small(r, 3, values);
+    // The kernel is extreme rarely, and then mostly refused (weights beyond a tensor).
+    int kh = r.nextInt(8) == 0 ? extreme(r, values) : small(r, 3, values);
+    int kw = r.nextInt(8) == 0 ? extreme(r, values) : small(r, 3, values);
+    ConvSpec spec = ConvSpec.builder(in, out, kh, kw).groups(groups)
+        .stride(extreme(r, values), extreme(r, values))
+        .dilation(r.nextInt(3) == 0 ? extreme(r, values) : 1,
+            r.nextInt(3) == 0 ? extreme(r, values) : 1)
+        .padding(r.nextInt(2) == 0 ? extreme(r, values) : 0,
+            r.nextInt(2) == 0 ? extreme(r, values) : 0,
+            r.nextInt(2) == 0 ? extreme(r, values) : 0,
+            r.nextInt(2) == 0 ? extreme(r, values) : 0)
+        .bias(r.nextBoolean())
+        .activation(r.nextBoolean() ? Activation.RELU : Activation.NONE)
+        .build();
+    Shape input = Shape.of(small(r, 2, values), in, small(r, 9, values), small(r, 9, values));
+    if (spec.outputShape(input).elements() > 1 << 16 || spec.denseWeightCount() > 1 << 23) {
+      io.convkit.conv.Planner.plan(spec, input); // must plan or refuse cleanly
+      return false;
+    }
+    float[] w = ints(r, spec.denseWeightCount());
+    float[] b = spec.hasBias() ? ints(r, out) : null;
+    float[] x = ints(r, input.elements());
+    Algorithm forced = null;
+    if (r.nextBoolean()) {
+      Algorithm a = Algorithm.values()[r.nextInt(Algorithm.values().length)];
+      forced = io.convkit.conv.Planner.misfit(a, spec) == null ? a : null;
+    }
+    try (Conv2d conv = new Conv2d(spec, w, b); Tensor t = Tensor.of(x, input.dims());
+        Tensor yc = conv.forward(t, cpu, forced); Tensor yr = conv.forward(t, ref)) {
+      float[] got = yc.toArray();
+      float[] want = yr.toArray();
+      for (int i = 0; i < want.length; i++) {
+        if (!(got[i] == want[i])) {
+          fail(spec + " on " + input + (forced == null ? "" : " forced " + forced) + ": output "
+              + i + " is " + got[i] + ", reference " + want[i]);
+        }
+      }
+    }
+    return true;
+  }
+
+  private static boolean extremePool(Random r, Engine cpu, Engine ref, Set<String> values) {
+    PoolKind kind = r.nextBoolean() ? PoolKind.MAX : PoolKind.AVG;
+    int kh = r.nextInt(3) == 0 ? small(r, 3, values) : extreme(r, values);
+    int kw = r.nextInt(3) == 0 ? small(r, 3, values) : extreme(r, values);
+    PoolSpec.Builder b = PoolSpec.builder(kind, kh, kw);
+    if (r.nextBoolean()) {
+      b.stride(extreme(r, values), extreme(r, values));
+    }
+    // Padding below the window (PoolSpec's rule), often the most it allows.
+    int pt = r.nextBoolean() ? kh - 1 : r.nextInt(Math.min(kh, 4));
+    int pl = r.nextBoolean() ? kw - 1 : r.nextInt(Math.min(kw, 4));
+    int pb = r.nextBoolean() ? kh - 1 : 0;
+    int pr = r.nextBoolean() ? kw - 1 : 0;
+    for (int v : new int[] {pt, pl, pb, pr}) {
+      values.add(Integer.toString(v));
+    }
+    PoolSpec spec = b.padding(pt, pl, pb, pr).ceilMode(r.nextBoolean())
+        .countPadding(r.nextBoolean()).build();
+    Shape input = Shape.of(1, small(r, 3, values), small(r, 9, values), small(r, 9, values));
+    Shape output = spec.outputShape(input);
+    if (output.elements() > 1 << 16) {
+      return false;
+    }
+    float[] x = ints(r, input.elements());
+    try (Tensor t = Tensor.of(x, input.dims()); Tensor yc = Tensor.zeros(output);
+        Tensor yr = Tensor.zeros(output)) {
+      cpu.pool(spec, t, yc);
+      ref.pool(spec, t, yr);
+      float[] got = yc.toArray();
+      float[] want = yr.toArray();
+      for (int i = 0; i < want.length; i++) {
+        // AVG: the CPU divides by a float divisor, rounded once past 2^24.
+        double tol = kind == PoolKind.MAX ? 0 : Math.abs(want[i]) * 0x1p-22;
+        if (!(Math.abs((double) got[i] - want[i]) <= tol)) {
+          fail(spec + " on " + input + ": output " + i + " is " + got[i] + ", reference "
+              + want[i]);
+        }
+      }
+    }
+    return true;
   }
 
   private static float[] random(Random r, int n) {

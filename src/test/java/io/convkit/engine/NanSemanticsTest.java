@@ -327,7 +327,10 @@ class NanSemanticsTest {
     pooling(openClOrSkip());
   }
 
-  /** Max and average pools: the strided vector paths, the scalar stride, ceil mode, global. */
+  /**
+   * Max and average pools: the strided vector paths, the scalar stride, ceil mode, the clipped
+   * pass, global.
+   */
   private static List<PoolSpec> pools() {
     List<PoolSpec> p = new ArrayList<>();
     for (PoolKind k : PoolKind.values()) {
@@ -336,6 +339,8 @@ class NanSemanticsTest {
       p.add(PoolSpec.builder(k, 3, 2).stride(3, 1).padding(1, 0, 1, 1).build());
       p.add(PoolSpec.builder(k, 3, 4).stride(2, 3).padding(1, 2, 1, 2).build());
       p.add(PoolSpec.builder(k, 2, 2).stride(2).ceilMode(true).build());
+      // a window mostly of padding: the CPU engine's clipped horizontal pass (no padded buffer)
+      p.add(PoolSpec.builder(k, 3, 201).stride(1).padding(1, 100, 1, 100).build());
       p.add(PoolSpec.global(k));
     }
     return p;

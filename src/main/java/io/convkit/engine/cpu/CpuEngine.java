@@ -219,7 +219,6 @@ public final class CpuEngine extends AbstractEngine {
     int k = p.gemmK();
     int n = p.gemmN();
     boolean unfold = p.algorithm() != io.convkit.conv.Algorithm.POINTWISE_GEMM;
-    FloatPointer scratch = unfold ? scratch(p) : null;
     long per = p.scratchBytesPerThread() / 4;
     int rowsPerBlock = p.rowsPerBlock();
     int rows = c.batch * c.outH;
@@ -229,6 +228,7 @@ public final class CpuEngine extends AbstractEngine {
     }
     // A grain is one block, but at most half a thread's share, so every thread gets work.
     int grain = Math.max(1, Math.min(rowsPerBlock, (rows + 2 * threads - 1) / (2 * threads)));
+    FloatPointer scratch = unfold ? scratch(p, pool.workers(rows, grain)) : null;
     pool.parallelFor(rows, grain, (r0, r1, worker) -> {
       FloatPointer col = unfold ? at(scratch, worker * per) : null;
       for (int r = r0; r < r1; ) {
@@ -306,7 +306,7 @@ public final class CpuEngine extends AbstractEngine {
     ConvSpec s = c.s;
     int rowsPerBlock = ConvkitNative.ck_smallm_rows_per_block(c.outW);
     int tasksPerImage = s.groups() * ((c.outH + rowsPerBlock - 1) / rowsPerBlock);
-    FloatPointer scratch = scratch(c.plan);
+    FloatPointer scratch = scratch(c.plan, pool.workers(c.batch * tasksPerImage));
     long per = c.plan.scratchBytesPerThread() / 4;
     pool.parallelFor(c.batch * tasksPerImage, (t0, t1, worker) -> {
       FloatPointer mine = at(scratch, worker * per);
@@ -326,7 +326,7 @@ public final class CpuEngine extends AbstractEngine {
   private void depthwise(Call c) {
     ConvSpec s = c.s;
     int mult = c.outC / c.inC;
-    FloatPointer scratch = scratch(c.plan);
+    FloatPointer scratch = scratch(c.plan, pool.workers(c.batch * c.outC));
     long per = c.plan.scratchBytesPerThread() / 4;
     pool.parallelFor(c.batch * c.outC, (t0, t1, worker) -> {
       FloatPointer mine = at(scratch, worker * per);
@@ -349,7 +349,7 @@ public final class CpuEngine extends AbstractEngine {
     int cols = c.outH * c.outW;
     ConvWeights w = c.weights;
     if (imageParallel(c)) {
-      FloatPointer ws = workspace(wsPerImage * threads);
+      FloatPointer ws = workspace(wsPerImage * pool.workers(c.batch));
       pool.parallelFor(c.batch, (n0, n1, worker) -> {
         FloatPointer col = at(ws, worker * wsPerImage);
         for (int n = n0; n < n1; n++) {
@@ -370,9 +370,12 @@ public final class CpuEngine extends AbstractEngine {
     }
   }
 
-  /** Per-thread scratch of a direct kernel, in the shared workspace. */
-  private FloatPointer scratch(ConvPlan plan) {
-    return workspace(plan.scratchBytesPerThread() / 4 * threads);
+  /**
+   * Per-worker scratch of a direct kernel, in the shared workspace, for the {@code workers} that
+   * the call's parallel loop uses (bounded by its tasks, not by the engine's thread count).
+   */
+  private FloatPointer scratch(ConvPlan plan, int workers) {
+    return workspace(plan.scratchBytesPerThread() / 4 * workers);
   }
 
   /** At least {@code floats} of 64-byte-aligned workspace; grows, never shrinks, until close. */
@@ -400,11 +403,11 @@ public final class CpuEngine extends AbstractEngine {
     // Whole cache lines per worker, so two workers' row buffers never share one.
     long per = (ConvkitNative.ck_pool_scratch_floats(in.w(), out.w(), kw, spec.strideW(),
         spec.padLeft()) + 15) / 16 * 16;
-    FloatPointer scratch = workspace(per * threads);
     int avg = spec.kind() == PoolKind.AVG ? 1 : 0;
     int countPad = spec.countPadding() ? 1 : 0;
     int grain = Math.max(Math.max(1, planes / (4 * threads)),
         (int) ((POOL_MIN_GRAIN_FLOATS + (long) planeFloats - 1) / planeFloats));
+    FloatPointer scratch = workspace(per * pool.workers(planes, grain));
     pool.parallelFor(planes, grain, (p0, p1, worker) -> ConvkitNative.ck_pool(isa.code(), px,
         in.h(), in.w(), py, out.h(), out.w(), kh, kw, spec.strideH(), spec.strideW(),
         spec.padTop(), spec.padLeft(), spec.padBottom(), spec.padRight(), avg, countPad, p0, p1,
@@ -447,12 +450,13 @@ public final class CpuEngine extends AbstractEngine {
     int blocks = (hw + 7) / 8;
     int tasks = s.n() * blocks;
     long per = (8L * c + 15) / 16 * 16; // whole cache lines per worker
-    FloatPointer scratch = workspace(per * threads);
+    int grain = grain(tasks, 8L * c);
+    FloatPointer scratch = workspace(per * pool.workers(tasks, grain));
     FloatPointer px = x.pointer();
     FloatPointer py = y.pointer();
     float coef = (float) (spec.alpha() / spec.size());
     int is075 = spec.beta() == 0.75 ? 1 : 0;
-    pool.parallelFor(tasks, grain(tasks, 8L * c), (t0, t1, worker) -> ConvkitNative.ck_lrn(
+    pool.parallelFor(tasks, grain, (t0, t1, worker) -> ConvkitNative.ck_lrn(
         isa.code(), px, c, hw, spec.size(), coef, (float) spec.beta(), is075, (float) spec.k(), py,
         t0, t1, at(scratch, worker * per)));
   }

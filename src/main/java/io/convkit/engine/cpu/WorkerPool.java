@@ -59,13 +59,31 @@ final class WorkerPool implements AutoCloseable {
 
   /** Runs body over [0, n) in grains of about n / (4 * threads). Not reentrant. */
   void parallelFor(int n, RangeBody body) {
-    parallelFor(n, Math.max(1, n / (4 * threads)), body);
+    parallelFor(n, defaultGrain(n), body);
+  }
+
+  private int defaultGrain(int n) {
+    return Math.max(1, n / (4 * threads));
+  }
+
+  /**
+   * How many workers {@link #parallelFor(int, RangeBody)} over n tasks uses: worker indices lie
+   * in [0, workers), so per-worker scratch sized for this many is enough (fewer tasks than
+   * threads need fewer scratch slots).
+   */
+  int workers(int n) {
+    return workers(n, defaultGrain(n));
+  }
+
+  /** How many workers {@link #parallelFor(int, int, RangeBody)} uses; at least 1. */
+  int workers(int n, int grain) {
+    int grains = (int) (((long) n + grain - 1) / grain);
+    return Math.max(1, Math.min(threads, grains));
   }
 
   /** Runs body over [0, n) in grains of {@code grain} (the last may be shorter). Not reentrant. */
   void parallelFor(int n, int grain, RangeBody body) {
-    int grains = (int) (((long) n + grain - 1) / grain);
-    int chunks = Math.min(threads, grains);
+    int chunks = workers(n, grain);
     if (chunks <= 1) {
       if (n > 0) {
         body.run(0, n, 0);

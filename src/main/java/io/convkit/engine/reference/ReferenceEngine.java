@@ -135,13 +135,16 @@ public final class ReferenceEngine extends AbstractEngine {
           double sum = 0.0;
           float largest = Float.NEGATIVE_INFINITY;
           int covered = 0;
-          for (int ky = 0; ky < kh; ky++) {
-            int iy = oy * spec.strideH() - spec.padTop() + ky;
+          // Only the taps inside the input: a 2^28 window of mostly padding stays cheap.
+          int y0 = oy * spec.strideH() - spec.padTop();
+          int x0 = ox * spec.strideW() - spec.padLeft();
+          for (int ky = Math.max(0, -y0); ky < kh && ky < h - y0; ky++) {
+            int iy = y0 + ky;
             if (iy < 0 || iy >= h) {
               continue;
             }
-            for (int kx = 0; kx < kw; kx++) {
-              int ix = ox * spec.strideW() - spec.padLeft() + kx;
+            for (int kx = Math.max(0, -x0); kx < kw && kx < w - x0; kx++) {
+              int ix = x0 + kx;
               if (ix < 0 || ix >= w) {
                 continue;
               }
