@@ -12,7 +12,9 @@ import io.convkit.pool.PoolKind;
 import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
+import io.convkit.testing.ChildJvm;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -119,6 +121,18 @@ class FuzzTest {
    * output would be large are only planned, not run (allocation limits are not this test's
    * subject).
    */
+  /**
+   * {@link CloseFuzz}: seeded calls while a second thread closes their tensors or weights, in a
+   * child JVM, so that a native read of freed memory that crashes is a failed test.
+   */
+  @Test
+  void closingFromASecondThreadNeverCrashesNorChangesAResult() throws Exception {
+    ChildJvm.Result r = ChildJvm.run(List.of("-Xmx512m"), CloseFuzz.class, "9", "600");
+    assertEquals(0, r.exit(), r.toString());
+    assertTrue(r.out().startsWith("close fuzz: 600 calls, "), r.toString());
+    System.out.print(r.out());
+  }
+
   @Test
   void extremeGeometryIsRefusedNamingAValueOrMatchesTheReference() {
     Random r = new Random(2026);
