@@ -3,6 +3,7 @@ package io.convkit.engine;
 import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
+import io.convkit.engine.reference.ReferenceEngine;
 import io.convkit.tensor.Tensor;
 
 /**
@@ -33,14 +34,11 @@ public final class PaddedBorder {
   public static void repair(ConvPlan plan, ConvWeights weights, float[] x, Tensor y) {
     ConvSpec s = plan.spec();
     int batch = plan.input().n();
-    int inC = s.inChannels();
     int h = plan.input().h();
     int wid = plan.input().w();
     int outC = s.outChannels();
     int oh = plan.output().h();
     int ow = plan.output().w();
-    int cg = s.inChannelsPerGroup();
-    int mg = s.outChannelsPerGroup();
     int kh = s.kernelH();
     int kw = s.kernelW();
     boolean[] rowBorder = border(oh, s.strideH(), s.padTop(), s.dilationH(), kh, h);
@@ -50,33 +48,12 @@ public final class PaddedBorder {
     float[] out = y.toArray();
     for (int n = 0; n < batch; n++) {
       for (int o = 0; o < outC; o++) {
-        int g = o / mg;
         for (int oy = 0; oy < oh; oy++) {
           for (int ox = 0; ox < ow; ox++) {
             if (!rowBorder[oy] && !colBorder[ox]) {
               continue;
             }
-            double sum = bias == null ? 0.0 : bias[o];
-            for (int ic = 0; ic < cg; ic++) {
-              int i = g * cg + ic;
-              if (!s.connected(o, i)) {
-                continue;
-              }
-              for (int ky = 0; ky < kh; ky++) {
-                int iy = oy * s.strideH() - s.padTop() + ky * s.dilationH();
-                if (iy < 0 || iy >= h) {
-                  continue;
-                }
-                for (int kx = 0; kx < kw; kx++) {
-                  int ix = ox * s.strideW() - s.padLeft() + kx * s.dilationW();
-                  if (ix < 0 || ix >= wid) {
-                    continue;
-                  }
-                  sum += (double) w[((o * cg + ic) * kh + ky) * kw + kx]
-                      * x[((n * inC + i) * h + iy) * wid + ix];
-                }
-              }
-            }
+            double sum = ReferenceEngine.output(s, w, bias, x, h, wid, n, o, oy, ox);
             out[((n * outC + o) * oh + oy) * ow + ox] = (float) s.activation().apply(sum);
           }
         }

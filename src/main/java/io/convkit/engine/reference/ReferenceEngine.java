@@ -66,6 +66,41 @@ public final class ReferenceEngine extends AbstractEngine {
     return compute(s, w, bias, x, batch, h, wid, oh, ow, true);
   }
 
+  /**
+   * One output before its activation, in float64: bias[o] plus the sum over connected inputs i
+   * and the taps inside the input (padded taps contribute nothing) of w * x, in a fixed order.
+   * {@code x} is the whole NCHW input of {@code h} x {@code wid} planes.
+   */
+  public static double output(ConvSpec s, float[] w, float[] bias, float[] x, int h, int wid,
+      int n, int o, int oy, int ox) {
+    int cg = s.inChannelsPerGroup();
+    int kh = s.kernelH();
+    int kw = s.kernelW();
+    int g = o / s.outChannelsPerGroup();
+    double sum = bias == null ? 0.0 : bias[o];
+    for (int ic = 0; ic < cg; ic++) {
+      int i = g * cg + ic;
+      if (!s.connected(o, i)) {
+        continue;
+      }
+      for (int ky = 0; ky < kh; ky++) {
+        int iy = oy * s.strideH() - s.padTop() + ky * s.dilationH();
+        if (iy < 0 || iy >= h) {
+          continue;
+        }
+        for (int kx = 0; kx < kw; kx++) {
+          int ix = ox * s.strideW() - s.padLeft() + kx * s.dilationW();
+          if (ix < 0 || ix >= wid) {
+            continue;
+          }
+          sum += (double) w[((o * cg + ic) * kh + ky) * kw + kx]
+              * x[((n * s.inChannels() + i) * h + iy) * wid + ix];
+        }
+      }
+    }
+    return sum;
+  }
+
   /** out[n][o][oy][ox] = act(bias[o] + sum over connected inputs i, ky, kx of w * x). */
   private static float[] compute(ConvSpec s, float[] w, float[] bias, float[] x, int batch, int h,
       int wid, int oh, int ow, boolean activate) {
@@ -78,30 +113,9 @@ public final class ReferenceEngine extends AbstractEngine {
     float[] out = new float[batch * outC * oh * ow];
     for (int n = 0; n < batch; n++) {
       for (int o = 0; o < outC; o++) {
-        int g = o / mg;
         for (int oy = 0; oy < oh; oy++) {
           for (int ox = 0; ox < ow; ox++) {
-            double sum = bias == null ? 0.0 : bias[o];
-            for (int ic = 0; ic < cg; ic++) {
-              int i = g * cg + ic;
-              if (!s.connected(o, i)) {
-                continue;
-              }
-              for (int ky = 0; ky < kh; ky++) {
-                int iy = oy * s.strideH() - s.padTop() + ky * s.dilationH();
-                if (iy < 0 || iy >= h) {
-                  continue;
-                }
-                for (int kx = 0; kx < kw; kx++) {
-                  int ix = ox * s.strideW() - s.padLeft() + kx * s.dilationW();
-                  if (ix < 0 || ix >= wid) {
-                    continue;
-                  }
-                  sum += (double) w[((o * cg + ic) * kh + ky) * kw + kx]
-                      * x[((n * inC + i) * h + iy) * wid + ix];
-                }
-              }
-            }
+            double sum = output(s, w, bias, x, h, wid, n, o, oy, ox);
             out[((n * outC + o) * oh + oy) * ow + ox] =
                 (float) (activate ? s.activation().apply(sum) : sum);
           }
