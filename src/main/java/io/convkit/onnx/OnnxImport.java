@@ -6,6 +6,7 @@ import io.convkit.nn.Act;
 import io.convkit.nn.Add;
 import io.convkit.nn.BatchNorm;
 import io.convkit.nn.Concat;
+import io.convkit.nn.Dropout;
 import io.convkit.nn.ConvLayer;
 import io.convkit.nn.Flatten;
 import io.convkit.nn.Layer;
@@ -1139,6 +1140,14 @@ public final class OnnxImport {
       if (!x.shape.equals(y.shape) || (x.channelsLast == null) != (y.channelsLast == null)) {
         throw fail(n, "Add of " + onnxShape(x) + " and " + onnxShape(y) + "; convkit adds"
             + " tensors of one shape (no broadcasting)");
+      }
+      // the graph input first: NetworkWeights looks up an add's later inputs as layers
+      if (y.node.equals(Network.INPUT) && !x.node.equals(Network.INPUT)) {
+        Dyn t = x;
+        x = y;
+        y = t;
+      } else if (y.node.equals(Network.INPUT)) {
+        y = emit(n, "/input", new Dropout(0), y); // x + x on the input: an alias names it
       }
       out(n, emit(n, "", new Add(1.0), x, y));
     }
