@@ -79,7 +79,13 @@ public final class OnnxCodec {
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException("ONNX file " + file + " is not a regular file");
     }
-    byte[] bytes = readRegion(file, 0, -1, "ONNX file " + file);
+    long size = Files.size(file);
+    if (size > MAX_BYTES) {
+      throw new OnnxFormatException("model", 0, "ONNX file " + file + " is " + size
+          + " bytes; files over 2 GiB are refused (protobuf caps a message at 2 GiB; larger"
+          + " models keep their weights as external data)");
+    }
+    byte[] bytes = readRegion(file, 0, size);
     Path dir = file.toAbsolutePath().getParent();
     return read(bytes, dir);
   }
@@ -97,30 +103,16 @@ public final class OnnxCodec {
     return new Decoder(bytes, baseDir, budgetBase).model();
   }
 
-  /**
-   * Reads {@code length} bytes (all when -1) from {@code offset}, refusing more than a Java
-   * array holds and a file that changes size under us.
-   */
-  private static byte[] readRegion(Path file, long offset, long length, String what)
-      throws IOException {
+  /** Reads {@code length} bytes from {@code offset}, sizes checked by the caller. */
+  private static byte[] readRegion(Path file, long offset, long length) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      long size = ch.size();
-      if (length < 0) {
-        if (size > MAX_BYTES) {
-          throw new IllegalArgumentException(what + " is " + size + " bytes; files over 2 GiB"
-              + " are refused (protobuf caps a message at 2 GiB; larger models keep their"
-              + " weights as external data)");
-        }
-        length = size;
-      }
       byte[] out = new byte[(int) length];
       ByteBuffer b = ByteBuffer.wrap(out);
       long at = offset;
       while (b.hasRemaining()) {
         int got = ch.read(b, at);
         if (got < 0) {
-          throw new IllegalArgumentException(what + " shrank while it was read (" + at
-              + " bytes)");
+          throw new IOException(file + " shrank while it was read (" + at + " bytes)");
         }
         at += got;
       }
@@ -780,7 +772,7 @@ public final class OnnxCodec {
         throw r.error("external data file " + shown + " would serve " + total + " bytes in"
             + " all, more than its " + size + " (overlapping tensors)", fieldAt);
       }
-      return readRegion(file, offset, n, "external data file " + file);
+      return readRegion(file, offset, n);
     }
 
     private OnnxGraph.ValueInfo valueInfo() {

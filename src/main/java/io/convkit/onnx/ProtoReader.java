@@ -289,7 +289,10 @@ final class ProtoReader {
         need(8);
         pos += 8;
       }
-      case LEN -> pos += readLength();
+      case LEN -> {
+        int len = readLength(); // not "pos += readLength()": that adds to pos as it was
+        pos += len;
+      }
       case FIXED32 -> {
         need(4);
         pos += 4;
