@@ -31,7 +31,7 @@ import java.util.Map;
  * (a tensor's dims against its data, external data paths) to the caller, after everything has
  * been allocated. This codec checks every length, size and nesting before it allocates: a length
  * against the bytes its message has left, a varint against 10 bytes, group nesting in skipped
- * fields against {@value ProtoReader#MAX_DEPTH}, a tensor's dims against overflow and against its
+ * fields against 64 levels, a tensor's dims against overflow and against its
  * data, and the heap the decoded records take against a budget (64 MiB plus 16 bytes per byte
  * of the file), so that a file of a million empty nodes cannot expand without bound. It
  * also keeps the library free of a protobuf dependency and its version conflicts.
@@ -536,8 +536,9 @@ public final class OnnxCodec {
       String shape = "dims " + dimsText(dims) + " of " + typeName(type);
       if (width == 0) {
         // STRING, or a type without a fixed width convkit knows: only raw bytes pass through
-        if (!source.isEmpty() && !source.equals("raw_data")
-            && !(source.equals("string_data") && type == 8)) {
+        // onnx.proto: STRING elements live in string_data, never in raw_data
+        boolean fits = type == 8 ? source.equals("string_data") : source.equals("raw_data");
+        if (!source.isEmpty() && !fits) {
           throw r.error(source + " cannot hold " + typeName(type), fieldAt);
         }
         byte[] data = source.equals("raw_data") ? copy(rawAt, rawLen) : new byte[0];
@@ -754,6 +755,10 @@ public final class OnnxCodec {
       } catch (NoSuchFileException | java.nio.file.InvalidPathException e) {
         throw r.error("external data file " + shown + " does not exist in the model's folder",
             fieldAt);
+      } catch (java.nio.file.FileSystemException e) {
+        // "a.bin/x" where a.bin is a file, a loop of links...: the location names no file
+        throw r.error("external data file " + shown + " cannot be resolved ("
+            + ProtoReader.printable(String.valueOf(e.getReason())) + ")", fieldAt);
       }
       if (!file.startsWith(base)) {
         throw r.error("external data location " + shown + " resolves outside the model's"

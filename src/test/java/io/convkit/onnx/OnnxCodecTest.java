@@ -502,6 +502,9 @@ class OnnxCodecTest {
     t = new ProtoBytes().varint(2, 1).str(8, "w").bytes(9, le(1)).varint(14, 2);
     assertEquals("graph.initializer[0] 'w': data_location 2 is neither DEFAULT (0) nor"
         + " EXTERNAL (1) (at byte 4)", fails(oneInit(t)).getMessage());
+    t = new ProtoBytes().varint(1, 1).varint(2, 8).str(8, "w").bytes(9, new byte[] {1});
+    assertEquals("graph.initializer[0] 'w': raw_data cannot hold STRING (at byte 4)",
+        fails(oneInit(t)).getMessage());
     t = new ProtoBytes().str(8, "w").bytes(9, le(1));
     assertEquals("graph.initializer[0] 'w': no data_type (or UNDEFINED) (at byte 4)",
         fails(oneInit(t)).getMessage());
@@ -658,6 +661,9 @@ class OnnxCodecTest {
         failsIn(dir, oneInit(external("w", "w.bin", null, "lots"))).getMessage());
     assertEquals(p + "external data file 'nope.bin' does not exist in the model's folder"
         + " (at byte 4)", failsIn(dir, oneInit(external("w", "nope.bin", null, null)))
+            .getMessage());
+    assertEquals(p + "external data file 'w.bin/x' cannot be resolved (Not a directory)"
+        + " (at byte 4)", failsIn(dir, oneInit(external("w", "w.bin/x", null, null)))
             .getMessage());
     assertEquals(p + "external data 'w.bin', but the model was read from memory without a"
         + " folder (at byte 4)", fails(oneInit(external("w", "w.bin", null, null)))
