@@ -23,9 +23,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * {@code bench-net [--threads 1,2] [--models a,b] [--engines cpu,opencl] [--csv FILE]}: whole
- * networks, latency at batch 1 and throughput at batch 8 (LeNet-5: 64), on each engine at each
- * thread count, beside ONNX Runtime figures measured on the development machine.
+ * {@code bench-net [--threads 1,2] [--models a,b] [--engines cpu,opencl,ort] [--csv FILE]}:
+ * whole networks, latency at batch 1 and throughput at batch 8 (LeNet-5: 64), on each engine at
+ * each thread count, beside ONNX Runtime ({@code ort}, {@link OrtNetwork}) running the same
+ * network exported with the same weights, measured in the same child JVM in the block after ours.
  *
  * <p>Like {@code bench}, this process measures nothing itself: it starts one child JVM per
  * thread count ({@link ChildJvm}: OMP/OpenBLAS/PoCL thread counts set in its environment),
@@ -39,15 +40,8 @@ public final class NetBenchCommand {
   static final String DEFAULT_CSV = "target/bench/networks.csv";
   static final List<String> DEFAULT_MODELS =
       List.of("lenet5", "mobilenet_v1", "mobilenet_v2", "resnet50:variant=v1.5", "vgg16");
-  static final List<String> ENGINES = List.of("cpu", "opencl");
+  static final List<String> ENGINES = List.of("cpu", "opencl", "ort");
   static final Budget DEFAULT_BUDGET = new Budget(500, 2000, 3);
-
-  /**
-   * ONNX Runtime 1.23 on the development machine (2 cores of an AMD EPYC), 2 threads, batch 1,
-   * ms per image: the reference the issue compares against.
-   */
-  static final Map<String, Double> ORT_MS_T2_B1 = Map.of("vgg16", 433.0,
-      "resnet50:variant=v1.5", 118.0, "mobilenet_v1", 19.0, "mobilenet_v2", 11.5);
 
   private NetBenchCommand() {}
 
@@ -78,7 +72,7 @@ public final class NetBenchCommand {
 
   static String usage() {
     return "usage: bench-net [--threads 1,2] [--models " + String.join(",", DEFAULT_MODELS)
-        + "] [--engines cpu,opencl] [--csv " + DEFAULT_CSV + "] [--warmup-ms 500]"
+        + "] [--engines cpu,opencl,ort] [--csv " + DEFAULT_CSV + "] [--warmup-ms 500]"
         + " [--min-ms 2000] [--min-calls 3]";
   }
 
@@ -120,7 +114,7 @@ public final class NetBenchCommand {
               for (String e : engines) {
                 if (!ENGINES.contains(e)) {
                   throw new IllegalArgumentException("bench-net: --engines: unknown engine '" + e
-                      + "', expected cpu and/or opencl");
+                      + "', expected cpu, opencl and/or ort");
                 }
               }
             }
@@ -198,6 +192,11 @@ public final class NetBenchCommand {
       }
     }
     ChildJvm.emit(out, "engine", "cpu", cpu.name());
+    if (o.engines().contains("ort")) {
+      ChildJvm.emit(out, "engine", "ort", "ONNX Runtime "
+          + ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion() + " (CPU, "
+          + t + " intra-op threads, all graph optimisations)");
+    }
     int failed = 0;
     long start = System.nanoTime();
     try {
@@ -207,16 +206,27 @@ public final class NetBenchCommand {
           float[] cpuOut = null;
           for (String engineName : o.engines()) {
             Engine e = engineName.equals("cpu") ? cpu : cl;
-            if (e == null) {
+            boolean ort = engineName.equals("ort");
+            if (e == null && !ort) {
               continue;
+            }
+            OrtNetwork peer = null;
+            if (ort) {
+              try {
+                peer = new OrtNetwork(net, t);
+              } catch (ai.onnxruntime.OrtException | RuntimeException ex) {
+                failed++;
+                System.err.println(tag + m.text() + ": ONNX Runtime cannot run the export: " + ex);
+                continue;
+              }
             }
             for (int batch : new int[] {1, m.throughputBatch()}) {
               System.err.printf(Locale.ROOT, "%s%s batch %d on %s ...", tag, m.text(), batch,
                   engineName);
               long t0 = System.nanoTime();
               try {
-                NetworkBench.Result r = NetworkBench.measure(m, net, plan, e, batch, o.budget(),
-                    batch == 1);
+                NetworkBench.Result r = ort ? peer.measure(m, net, batch, o.budget())
+                    : NetworkBench.measure(m, net, plan, e, batch, o.budget(), batch == 1);
                 double diff = Double.NaN;
                 if (batch == 1 && engineName.equals("cpu")) {
                   cpuOut = r.output();
@@ -235,6 +245,13 @@ public final class NetBenchCommand {
                     Integer.toString(t), engineName, "NaN", "0", "NaN", "NaN", "", "NaN",
                     "failed: " + ex);
                 System.err.println(" FAILED: " + ex);
+              }
+            }
+            if (peer != null) {
+              try {
+                peer.close();
+              } catch (ai.onnxruntime.OrtException ex) {
+                System.err.println(tag + "closing the ONNX Runtime session: " + ex);
               }
             }
           }
@@ -276,11 +293,17 @@ public final class NetBenchCommand {
       return 1000.0 * batch / msPerCall;
     }
 
-    /** ONNX Runtime's ms per image where one was measured (2 threads, batch 1). */
-    double ortMs() {
-      Double r = batch == 1 && threads == 2 ? ORT_MS_T2_B1.get(model) : null;
-      return r == null ? Double.NaN : r;
+  }
+
+  /** ONNX Runtime's ms per image for {@code r}'s model, batch and threads in this run, or NaN. */
+  static double ortMs(Row r, List<Row> rows) {
+    for (Row o : rows) {
+      if (o.engine().equals("ort") && o.error() == null && o.model().equals(r.model())
+          && o.batch() == r.batch() && o.threads() == r.threads()) {
+        return o.msPerImage();
+      }
     }
+    return Double.NaN;
   }
 
   private static int parent(Options o, PrintStream out, PrintStream err) {
@@ -373,7 +396,7 @@ public final class NetBenchCommand {
             Integer.toString(r.threads()), eng, "-", "-", "-", "-", "-", "-", "-", r.error()});
         continue;
       }
-      double ort = r.ortMs();
+      double ort = r.engine().equals("ort") ? Double.NaN : ortMs(r, rows);
       cells.add(new String[] {r.model(), Integer.toString(r.batch()),
           Integer.toString(r.threads()), eng, num(r.msPerCall(), "%.2f"),
           num(r.msPerImage(), "%.2f"), num(r.imagesPerSecond(), "%.1f"),
@@ -383,9 +406,9 @@ public final class NetBenchCommand {
     TextTable.print(out, head, right, cells, true);
     out.println();
     out.println("ms/call: median of the timed calls (input from host memory, output read back)."
-        + " ORT ms: ONNX Runtime 1.23 on the development machine, 2 threads, batch 1;"
-        + " ours/ORT = our ms/image / ORT's (below 1: faster). cl vs cpu: max |opencl - cpu| /"
-        + " max |cpu| at batch 1.");
+        + " ORT ms: ONNX Runtime's ms/image in this run (same network, weights, input, batch"
+        + " and threads; the block after ours); ours/ORT = our ms/image / ORT's (below 1:"
+        + " faster). cl vs cpu: max |engine - cpu| / max |cpu| at batch 1 (ort too).");
   }
 
   static final String CSV_HEADER = "model,batch,threads,engine,device,ms_per_call,ms_per_image,"
@@ -401,7 +424,7 @@ public final class NetBenchCommand {
     try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8))) {
       w.println(CSV_HEADER);
       for (Row r : rows) {
-        double ort = r.ortMs();
+        double ort = r.engine().equals("ort") ? Double.NaN : ortMs(r, rows);
         List<String> c = List.of(r.model(), Integer.toString(r.batch()),
             Integer.toString(r.threads()), r.engine(), engines.getOrDefault(r.engine(), ""),
             Csv.num(r.msPerCall(), "%.3f"), Csv.num(r.msPerImage(), "%.3f"),

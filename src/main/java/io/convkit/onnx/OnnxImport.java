@@ -19,6 +19,7 @@ import io.convkit.nn.NetworkBuilder;
 import io.convkit.nn.PoolLayer;
 import io.convkit.nn.Softmax;
 import io.convkit.nn.Specs;
+import io.convkit.nn.SqueezeExcite;
 import io.convkit.nn.weights.NetworkWeights;
 import io.convkit.nn.weights.ParamNaming;
 import io.convkit.pool.PoolKind;
@@ -1011,6 +1012,53 @@ public final class OnnxImport {
       out(n, act(n, dyn(n, 0), Act.Kind.GELU));
     }
 
+    /**
+     * Squeeze-and-excitation, {@code x * Sigmoid(expand(inner(reduce(GlobalAveragePool(x)))))}
+     * with 1x1 convs with bias, as exporters write it: one {@link SqueezeExcite} layer (so the
+     * forward pass runs it on the engine) taking the convs' weights; the pool, convs and inner
+     * activation already emitted are left unread and dropped. Null when {@code s} is not that.
+     */
+    private Dyn squeezeExcite(OnnxNode n, Dyn x, Sig s) {
+      Ir expand = irByName.get(s.x().node());
+      if (expand == null || !(expand.layer instanceof ConvLayer ec) || !pointwise(ec.spec())) {
+        return null;
+      }
+      Ir inner = irByName.get(expand.inputs.get(0));
+      if (inner == null || !(inner.layer instanceof Act act)) {
+        return null;
+      }
+      Ir reduce = irByName.get(inner.inputs.get(0));
+      if (reduce == null || !(reduce.layer instanceof ConvLayer rc) || !pointwise(rc.spec())) {
+        return null;
+      }
+      Ir pool = irByName.get(reduce.inputs.get(0));
+      if (pool == null || !(pool.layer instanceof PoolLayer pl) || !pl.spec().isGlobal()
+          || pl.spec().kind() != PoolKind.AVG || !pool.inputs.get(0).equals(x.node())) {
+        return null;
+      }
+      int c = x.shape().c();
+      int r = rc.spec().outChannels();
+      if (rc.spec().inChannels() != c || ec.spec().inChannels() != r
+          || ec.spec().outChannels() != c) {
+        return null;
+      }
+      String name = (n.name().isEmpty() ? n.outputs().get(0) : n.name());
+      Dyn y = emit(n, "", new SqueezeExcite(name, c, r, act.kind()), x);
+      weights.put(y.node() + ".reduce.weight", weights.get(reduce.name + ".weight"));
+      weights.put(y.node() + ".reduce.bias", weights.get(reduce.name + ".bias"));
+      weights.put(y.node() + ".expand.weight", weights.get(expand.name + ".weight"));
+      weights.put(y.node() + ".expand.bias", weights.get(expand.name + ".bias"));
+      return y;
+    }
+
+    /** A 1x1, stride-1, unpadded, ungrouped conv with bias and no fused activation. */
+    private static boolean pointwise(ConvSpec s) {
+      return s.kernelH() == 1 && s.kernelW() == 1 && s.strideH() == 1 && s.strideW() == 1
+          && s.groups() == 1 && s.hasBias() && s.dilationH() == 1 && s.dilationW() == 1
+          && s.padTop() == 0 && s.padLeft() == 0 && s.padBottom() == 0 && s.padRight() == 0
+          && s.activation() == io.convkit.conv.Activation.NONE && !s.hasConnections();
+    }
+
     private void erf(OnnxNode n) {
       Val v = need(n, 0);
       if (v instanceof Scaled s) {
@@ -1068,6 +1116,13 @@ public final class OnnxImport {
         }
         if (swap == 0 && pName.equals(n.inputs().get(1)) && p instanceof Sig) {
           break; // Sigmoid(x)^2: not a pattern
+        }
+        if (q instanceof Sig s && p instanceof Dyn x) {
+          Dyn se = squeezeExcite(n, x, s);
+          if (se != null) {
+            out(n, se);
+            return;
+          }
         }
       }
       Dyn x = dyn(n, 0);

@@ -157,6 +157,9 @@ public final class NetworkWeights {
       if (n.layer() instanceof io.convkit.nn.Add) {
         for (String in : n.inputs().subList(1, n.inputs().size())) {
           ends.add(in);
+          if (in.equals(Network.INPUT)) {
+            continue; // the graph input (an imported x + x): no layer behind it
+          }
           Network.Node src = net.node(in);
           if (src.layer() instanceof SqueezeExcite) {
             ends.add(src.inputs().get(0));
