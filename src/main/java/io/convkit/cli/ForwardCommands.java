@@ -14,6 +14,10 @@ import io.convkit.nn.weights.NetworkWeights;
 import io.convkit.nn.weights.SafeTensors;
 import io.convkit.nn.weights.StateDict;
 import io.convkit.nn.weights.TorchvisionNames;
+import io.convkit.onnx.OnnxCodec;
+import io.convkit.onnx.OnnxExport;
+import io.convkit.onnx.OnnxImport;
+import io.convkit.onnx.OnnxModel;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import java.io.IOException;
@@ -44,13 +48,16 @@ final class ForwardCommands {
     String inputArg = null;
     int threads = Runtime.getRuntime().availableProcessors();
     Path weightsFile = null;
+    Path inputFile = null;
+    Path outputFile = null;
     Shape input = null;
     Map<String, String> opts = new LinkedHashMap<>();
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
         case "--se" -> opts.put("se", "true");
-        case "--engine", "--batch", "--threads", "--weights", "--input", "--alpha", "--variant" -> {
+        case "--engine", "--batch", "--threads", "--weights", "--input", "--alpha", "--variant",
+            "--input-file", "--output-file" -> {
           if (i + 1 >= args.length) {
             throw new IllegalArgumentException(a + " needs a value");
           }
@@ -74,6 +81,8 @@ final class ForwardCommands {
               inputArg = v;
             }
             case "--alpha" -> opts.put("alpha", v);
+            case "--input-file" -> inputFile = Path.of(v);
+            case "--output-file" -> outputFile = Path.of(v);
             default -> opts.put("variant", v);
           }
         }
@@ -87,23 +96,46 @@ final class ForwardCommands {
     }
     if (model == null) {
       throw new IllegalArgumentException("run needs a MODEL (one of: "
-          + String.join(", ", Models.names()) + ")");
+          + String.join(", ", Models.names()) + ") or an ONNX file");
     }
     if (input != null && batchArg != null && input.n() != batch) {
       throw new IllegalArgumentException("--batch " + batchArg + " contradicts --input "
           + inputArg + " (N = " + input.n() + "); give one of them");
     }
-    Network net = Models.create(model, opts);
+    Npy.Array given = null;
+    if (inputFile != null) {
+      if (input != null || batchArg != null) {
+        throw new IllegalArgumentException("--input-file gives the input's shape; drop --input"
+            + " and --batch");
+      }
+      given = Npy.read(inputFile);
+      if (given.shape().rank() != 4) {
+        throw new IllegalArgumentException("--input-file '" + inputFile + "' has shape "
+            + given.shape() + "; expected NxCxHxW");
+      }
+      input = given.shape();
+      inputArg = "--input-file " + inputFile;
+    }
+    boolean onnx = model.endsWith(".onnx");
+    if (onnx && (weightsFile != null || !opts.isEmpty())) {
+      throw new IllegalArgumentException("run " + model + ": an ONNX file carries its weights and"
+          + " architecture; drop --weights, --alpha, --variant and --se");
+    }
+    OnnxImport.Imported imported = onnx ? importOnnx(Path.of(model)) : null;
+    Network net = onnx ? imported.network() : Models.create(model, opts);
     Shape shape = input != null ? input : net.nativeInput();
     shape = Shape.of(input != null ? shape.n() : batch, shape.c(), shape.h(), shape.w());
     // A shape the network cannot take, or one this JVM cannot hold, is a bad argument, before
     // any tensor exists.
-    String what = inputArg != null ? "--input " + inputArg
+    String what = inputArg != null ? (given != null ? inputArg : "--input " + inputArg)
         : batchArg != null ? "--batch " + batchArg : "run " + model;
     MemoryCheck.require(what, net, shape, engineName);
     NetworkWeights weights;
     String weightsFrom;
-    if (weightsFile != null) {
+    if (imported != null) {
+      weights = imported.weights();
+      weightsFrom = "weights from " + model;
+    } else if (weightsFile != null) {
       Loaded l = load(net, weightsFile);
       weights = l.weights();
       weightsFrom = "weights from " + weightsFile + l.note();
@@ -114,7 +146,7 @@ final class ForwardCommands {
     try (Engine engine = engine(engineName, threads);
         ForwardPlan plan = new ForwardPlan(net, weights);
         ForwardPass pass = new ForwardPass(plan, engine);
-        Tensor x = Tensor.of(randomInput(shape), shape.dims())) {
+        Tensor x = Tensor.of(given != null ? given.data() : randomInput(shape), shape.dims())) {
       boolean slow = engineName.equals("reference");
       out.printf(Locale.ROOT, "%s on %s, input %s, %s%n", net.name(), engine.name(), shape,
           weightsFrom);
@@ -134,6 +166,9 @@ final class ForwardCommands {
         pass.forward(x);
       }
       int classes = y.length / shape.n();
+      if (outputFile != null) {
+        Npy.write(outputFile, pass.forward(x).shape(), y);
+      }
       String bad = nonFinite(y);
       if (bad != null) {
         // A ranking of NaNs looks plausible and means nothing: fail instead (a failed check).
@@ -147,6 +182,88 @@ final class ForwardCommands {
       out.print(layerTable(pass.times()));
     }
     return 0;
+  }
+
+  // ---------------------------------------------------------------------------------- export
+
+  /**
+   * {@code export MODEL --onnx OUT.onnx [--weights F.safetensors] [--input NxCxHxW] [model
+   * options]}: the model with its weights (seeded random ones by default, as {@code run}) as an
+   * ONNX file (opset 17).
+   */
+  static int export(String[] args, PrintStream out) {
+    String model = null;
+    Path onnxFile = null;
+    Path weightsFile = null;
+    Shape input = null;
+    Map<String, String> opts = new LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      switch (a) {
+        case "--se" -> opts.put("se", "true");
+        case "--onnx", "--weights", "--input", "--alpha", "--variant" -> {
+          if (i + 1 >= args.length) {
+            throw new IllegalArgumentException(a + " needs a value");
+          }
+          String v = args[++i];
+          switch (a) {
+            case "--onnx" -> onnxFile = Path.of(v);
+            case "--weights" -> weightsFile = Path.of(v);
+            case "--input" -> input = Main.parseInput(v);
+            case "--alpha" -> opts.put("alpha", v);
+            default -> opts.put("variant", v);
+          }
+        }
+        default -> {
+          if (a.startsWith("-") || model != null) {
+            throw new IllegalArgumentException("export: unexpected argument '" + a + "'");
+          }
+          model = a;
+        }
+      }
+    }
+    if (model == null || onnxFile == null) {
+      throw new IllegalArgumentException("export needs a MODEL and --onnx OUT.onnx");
+    }
+    Network net = Models.create(model, opts);
+    Shape shape = input != null ? input : net.nativeInput();
+    net.shapes(shape); // a shape the network cannot take is a bad argument
+    NetworkWeights weights = weightsFile != null ? load(net, weightsFile).weights()
+        : NetworkWeights.random(net, SEED);
+    OnnxModel m = OnnxExport.export(net, weights, shape);
+    try {
+      OnnxCodec.write(m, onnxFile);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot write '" + onnxFile + "': " + e.getMessage(), e);
+    }
+    out.printf(Locale.ROOT, "%s: %d ONNX nodes, %d initializers (%s), opset %d -> %s%n",
+        net.name(), m.graph().nodes().size(), m.graph().initializers().size(),
+        weightsFile != null ? "weights from " + weightsFile : "seeded random weights, seed " + SEED,
+        OnnxExport.OPSET, onnxFile);
+    return 0;
+  }
+
+  /**
+   * An ONNX file as a network with its weights; a file that cannot be read or imported is a bad
+   * argument naming it (one line).
+   */
+  static OnnxImport.Imported importOnnx(Path file) {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("no such ONNX file '" + file + "'");
+    }
+    OnnxModel m;
+    try {
+      m = OnnxCodec.read(file);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read '" + file + "': " + e.getMessage(), e);
+    }
+    String name = file.getFileName().toString();
+    name = name.substring(0, name.length() - ".onnx".length());
+    try {
+      return OnnxImport.toNetwork(m, name);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+    }
   }
 
   /**

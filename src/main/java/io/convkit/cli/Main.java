@@ -28,20 +28,25 @@ public final class Main {
         bench [--threads 1,2] [--layers a,b] [--csv FILE] [--peak-gflops X]
               the layer suite (bench/layers.csv) on the CPU engine, beside the GEMM-only
               ceiling and oneDNN, in one child JVM per thread count
-        bench-net [--threads 1,2] [--models a,b] [--engines cpu,opencl] [--csv FILE]
+        bench-net [--threads 1,2] [--models a,b] [--engines cpu,opencl,ort] [--csv FILE]
               whole networks: latency at batch 1, throughput at batch 8 (lenet5: 64), per
-              engine and thread count, beside ONNX Runtime references
-        summary MODEL [--input 1x3x224x224] [--json] [--alpha A] [--variant V] [--se]
+              engine and thread count, beside ONNX Runtime on the same network exported with
+              the same weights, in the same run
+        summary MODEL|FILE.onnx [--input 1x3x224x224] [--json] [--alpha A] [--variant V] [--se]
               per-layer output shape, parameters (trained / deployed) and MACs, with totals
         check
               every source-table row (T1-T10): PASS / EXPLAINED / FAIL; exit 1 on any FAIL
-        run MODEL [--engine cpu|opencl|reference] [--batch N] [--threads N] [--input NxCxHxW]
+        run MODEL|FILE.onnx [--engine cpu|opencl|reference] [--batch N] [--threads N]
+              [--input NxCxHxW | --input-file IN.npy] [--output-file OUT.npy]
               [--alpha A] [--variant V] [--se] [--weights FILE]
               one forward pass with seeded random weights: top-5 classes, time per image, and
               per-layer time with GFLOP/s. Threads: at most 4 x the cores (256 at most); a batch
               or input this JVM cannot hold is refused before anything is allocated. Weights
               keys that all carry DataParallel's 'module.' prefix are stripped (and it says so).
-              Exit 1 (one line naming the count) when an output is NaN or infinite
+              Exit 1 (one line naming the count) when an output is NaN or infinite. An ONNX
+              file is imported (its weights included); .npy files are float32, C order
+        export MODEL --onnx OUT.onnx [--weights FILE] [--input NxCxHxW] [--alpha A] ...
+              the model with its weights (seeded random by default) as ONNX, opset 17
         tour [--threads N] [--models a,b]
               every model at its native input: params, MACs, table-check rows, CPU and OpenCL
               time per image, the largest difference between the engines
@@ -70,6 +75,7 @@ public final class Main {
         case "summary" -> summary(rest, out);
         case "check" -> check(rest, out);
         case "run" -> ForwardCommands.run(rest, out, err);
+        case "export" -> ForwardCommands.export(rest, out);
         case "tour" -> ForwardCommands.tour(rest, out, err);
         case "models" -> {
           if (rest.length > 0) {
@@ -146,7 +152,13 @@ public final class Main {
       throw new IllegalArgumentException("summary needs a MODEL (one of: "
           + String.join(", ", Models.names()) + ")");
     }
-    Network net = Models.create(model, opts);
+    if (model.endsWith(".onnx") && !opts.isEmpty()) {
+      throw new IllegalArgumentException("summary " + model + ": an ONNX file carries its "
+          + "architecture; drop --alpha, --variant, --se and --option");
+    }
+    Network net = model.endsWith(".onnx")
+        ? ForwardCommands.importOnnx(java.nio.file.Path.of(model)).network()
+        : Models.create(model, opts);
     Summary s = net.summary(input == null ? net.nativeInput() : input);
     out.println(json ? s.json() : s.table());
     return 0;
