@@ -94,7 +94,7 @@ class OnnxCliTest {
     Npy.Array a = Npy.read(f);
     assertEquals(Shape.of(2, 2), a.shape());
     assertEquals(Float.floatToRawIntBits(v[2]), Float.floatToRawIntBits(a.data()[2]));
-    assertEquals(64 + 16, Files.size(f), "the header padded so the data start at byte 64");
+    assertEquals(0, (Files.size(f) - 16) % 64, "the header padded so the data start on a 64-byte boundary");
     byte[] bytes = Files.readAllBytes(f);
     byte[] cut = java.util.Arrays.copyOf(bytes, bytes.length - 4);
     Files.write(f, cut);
