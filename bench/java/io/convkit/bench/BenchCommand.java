@@ -23,21 +23,22 @@ import java.util.Map;
 
 /**
  * {@code bench [--threads 1,2] [--layers name,name] [--csv FILE] [--peak-gflops X]}: the layer
- * suite at each thread count, against the GEMM-only ceiling and oneDNN.
+ * suite at each thread count, against the GEMM-only ceiling, oneDNN and ONNX Runtime.
  *
  * <p>This process measures nothing itself: for each thread count T it starts a child JVM (same
  * java, same class path) with {@code OMP_NUM_THREADS=T} and {@code OPENBLAS_NUM_THREADS=T}, since
  * both libraries fix their pools when they load. The child first measures the sgemm peak
- * (M = N = K = 2048) at T threads, then each layer (our engine, GEMM ceiling, oneDNN, each in a
- * block of its own), then the peak once more (the better of the two counts: a busy neighbour
+ * (M = N = K = 2048) at T threads, then each layer (our engine, GEMM ceiling, oneDNN, ONNX
+ * Runtime on a one-Conv ONNX model of the layer with the same weights ({@link OrtConv}), each in
+ * a block of its own), then the peak once more (the better of the two counts: a busy neighbour
  * on a shared machine lowers one of them), and prints lines starting with {@code @@} that this process collects. It
  * then prints one table row per layer and thread count and writes the CSV.
  *
  * <p>Further options: {@code --engine opencl} (the OpenCL engine beside the CPU engine; kernel
- * and transfer times apart), {@code --engine cpu}, {@code --engines convkit,gemm,onednn,opencl}
- * (default: all), {@code --warmup-ms 300},
+ * and transfer times apart), {@code --engine cpu}, {@code --engines
+ * convkit,gemm,onednn,ort,opencl} (default: all), {@code --warmup-ms 300},
  * {@code --min-ms 1000}, {@code --min-calls 10} (per engine and layer), {@code --no-check} (skip
- * the cross-check of our output against oneDNN's). Exit status: 0 success, 1 a layer or child
+ * the cross-check of our output against oneDNN's and ORT's). Exit status: 0 success, 1 a layer or child
  * failed, 2 bad arguments.
  */
 public final class BenchCommand {
@@ -151,7 +152,8 @@ public final class BenchCommand {
             case "--engine" -> engines = switch (val) {
               // Our engine on one device, beside the CPU engine (and its peers, for cpu).
               case "opencl" -> List.of(LayerBench.CONVKIT, LayerBench.OPENCL);
-              case "cpu" -> List.of(LayerBench.CONVKIT, LayerBench.GEMM, LayerBench.ONEDNN);
+              case "cpu" -> List.of(LayerBench.CONVKIT, LayerBench.GEMM, LayerBench.ONEDNN,
+                  LayerBench.ORT);
               default -> throw new BadArgs("--engine: unknown engine '" + val
                   + "', expected cpu or opencl");
             };
@@ -182,7 +184,7 @@ public final class BenchCommand {
 
   static String usage() {
     return "usage: bench [--threads 1,2] [--layers name,name] [--csv FILE] [--peak-gflops X]"
-        + " [--engine cpu|opencl] [--engines convkit,gemm,onednn,opencl] [--warmup-ms 300]"
+        + " [--engine cpu|opencl] [--engines convkit,gemm,onednn,ort,opencl] [--warmup-ms 300]"
         + " [--min-ms 1000] [--min-calls 10]"
         + " [--no-check]";
   }
@@ -233,10 +235,13 @@ public final class BenchCommand {
       engineName = e.name();
     }
     boolean onednn = o.engines().contains(LayerBench.ONEDNN) && LayerBench.oneDnnAvailable();
+    String ortVersion = o.engines().contains(LayerBench.ORT) ? OrtConv.version() : null;
+    String ort = ortVersion == null ? "" : ortVersion;
     ChildJvm.emit(out, "info", Integer.toString(t), engineName, Blas.config(),
-        Boolean.toString(onednn));
-    System.err.printf(Locale.ROOT, "%s%s, oneDNN %s; sgemm peak %d^3 ...%n", tag, engineName,
-        onednn ? "available" : "not used", PEAK_SIZE);
+        Boolean.toString(onednn), ort);
+    System.err.printf(Locale.ROOT, "%s%s, oneDNN %s, ORT %s; sgemm peak %d^3 ...%n", tag,
+        engineName, onednn ? "available" : "not used", ort.isEmpty() ? "not used" : ort,
+        PEAK_SIZE);
     Budget peakBudget =
         new Budget(o.budget().warmupMs(), o.budget().minMs(), Math.min(5, o.budget().minCalls()));
     double peak = LayerBench.sgemmPeak(t, PEAK_SIZE, peakBudget);
@@ -253,7 +258,8 @@ public final class BenchCommand {
         r = LayerBench.measure(l, t, o.budget(), o.engines(), o.check());
       } catch (RuntimeException | Error e) {
         r = new Result(l.name(), t, "", "", l.spec().macs(l.input()) * 2, Double.NaN, Double.NaN,
-            Double.NaN, "", Double.NaN, "benchmark failed: " + e, Result.Cl.NONE);
+            Double.NaN, "", Double.NaN, "benchmark failed: " + e, Result.Cl.NONE, Double.NaN, "",
+            Double.NaN);
       }
       if (r.error() != null || r.opencl().error() != null) {
         failed++;
@@ -265,7 +271,8 @@ public final class BenchCommand {
           r.error() == null ? "" : r.error(), Double.toString(r.opencl().ms()),
           Double.toString(r.opencl().transferMs()), r.opencl().kernel(), r.opencl().device(),
           Double.toString(r.opencl().maxRelError()),
-          r.opencl().error() == null ? "" : r.opencl().error());
+          r.opencl().error() == null ? "" : r.opencl().error(), Double.toString(r.ortMs()),
+          r.ortImpl(), Double.toString(r.ortMaxRelError()));
       System.err.printf(Locale.ROOT, " %s%s (%.1f s)%n", r.error() != null ? "FAILED: " + r.error()
           : String.format(Locale.ROOT, "%.3f ms", r.oursMs()),
           r.opencl().error() != null ? "; opencl FAILED: " + r.opencl().error()
@@ -292,6 +299,7 @@ public final class BenchCommand {
     String engine = "?";
     String blasConfig = "?";
     boolean onednn;
+    String ort = ""; // ORT's version, empty where not used
     double peak = Double.NaN;
     boolean done;
     final Map<String, Result> results = new LinkedHashMap<>();
@@ -376,6 +384,7 @@ public final class BenchCommand {
         rep.engine = f[2];
         rep.blasConfig = f[3];
         rep.onednn = Boolean.parseBoolean(f[4]);
+        rep.ort = f[5];
       }
       case "peak" -> { // the best of the child's measurements
         double p = Double.parseDouble(f[2]);
@@ -386,7 +395,8 @@ public final class BenchCommand {
             f[15], Double.parseDouble(f[16]), f[17].isEmpty() ? null : f[17]);
         Result r = new Result(f[1], Integer.parseInt(f[2]), f[3], f[4], Long.parseLong(f[5]),
             Double.parseDouble(f[6]), Double.parseDouble(f[7]), Double.parseDouble(f[8]), f[9],
-            Double.parseDouble(f[10]), f[11].isEmpty() ? null : f[11], cl);
+            Double.parseDouble(f[10]), f[11].isEmpty() ? null : f[11], cl,
+            Double.parseDouble(f[18]), f[19], Double.parseDouble(f[20]));
         rep.results.put(r.layer(), r);
       }
       case "done" -> rep.done = true;
@@ -404,8 +414,9 @@ public final class BenchCommand {
     out.println();
     for (Map.Entry<Integer, ChildReport> e : reports.entrySet()) {
       ChildReport r = e.getValue();
-      out.printf(Locale.ROOT, "T=%d: %s; oneDNN %s; %s%n", e.getKey(), r.engine,
-          r.onednn ? "available" : "not used", r.blasConfig);
+      out.printf(Locale.ROOT, "T=%d: %s; oneDNN %s; ORT %s; %s%n", e.getKey(), r.engine,
+          r.onednn ? "available" : "not used", r.ort.isEmpty() ? "not used" : r.ort,
+          r.blasConfig);
     }
     StringBuilder peaks = new StringBuilder("sgemm peak (M=N=K=" + PEAK_SIZE
         + ", median of calls, best of the measurements before and after the layers):");
@@ -422,38 +433,56 @@ public final class BenchCommand {
     out.println(peaks);
     out.println();
     String[] head = {"layer", "T", "algorithm (kernel)", "ms", "GFLOP/s", "%peak", "gemm ms",
-        "gemm GF/s", "vs gemm", "oneDNN ms", "oneDNN GF/s", "vs oneDNN", "oneDNN impl", "err"};
+        "gemm GF/s", "vs gemm", "oneDNN ms", "oneDNN GF/s", "vs oneDNN", "oneDNN impl", "ORT ms",
+        "ORT GF/s", "vs ORT", "err", "ORT err"};
     boolean[] right = {false, true, false, true, true, true, true, true, true, true, true, true,
-        false, true};
+        false, true, true, true, true, true};
     List<String[]> rows = new ArrayList<>();
+    List<String> ortFailures = new ArrayList<>();
     for (Layer l : layers) {
       for (Map.Entry<Integer, ChildReport> e : reports.entrySet()) {
         Result r = e.getValue().results.get(l.name());
         if (r == null) {
           rows.add(new String[] {l.name(), e.getKey().toString(), "(not measured)", "", "", "",
-              "", "", "", "", "", "", "", ""});
+              "", "", "", "", "", "", "", "", "", "", "", ""});
           continue;
         }
         double peak = peakFor(o, e.getValue());
         String alg = r.error() != null && Double.isNaN(r.oursMs())
             ? "FAILED: " + r.error()
             : r.algorithm() + " (" + r.kernel() + ")";
-        String err = Double.isNaN(r.maxRelError()) ? ""
-            : String.format(Locale.ROOT, "%.0e", r.maxRelError())
-                + (r.maxRelError() > LayerBench.CHECK_TOLERANCE ? " !" : "");
+        String err = errCell(r.maxRelError());
+        String ortErr = errCell(r.ortMaxRelError());
+        // The reason of a failure is long: it goes below the table.
+        String ortMs = r.ortImpl().startsWith("failed") ? "failed"
+            : r.ortImpl().equals("unavailable") ? "unavailable" : num(r.ortMs(), "%.3f");
+        if (r.ortImpl().startsWith("failed")) {
+          ortFailures.add(r.layer() + " T=" + r.threads() + ": ORT " + r.ortImpl());
+        }
         rows.add(new String[] {r.layer(), Integer.toString(r.threads()), alg,
             num(r.oursMs(), "%.3f"), num(r.oursGflops(), "%.1f"), num(r.pctPeak(peak), "%.0f%%"),
             num(r.gemmMs(), "%.3f"), num(r.gemmGflops(), "%.1f"), num(r.vsGemm(), "%.2f"),
             num(r.onednnMs(), "%.3f"), num(r.onednnGflops(), "%.1f"), num(r.vsOneDnn(), "%.2f"),
-            r.onednnImpl(), err});
+            r.onednnImpl(), ortMs, num(r.ortGflops(), "%.1f"), num(r.vsOrt(), "%.2f"), err,
+            ortErr});
       }
     }
     TextTable.print(out, head, right, rows, reports.size() > 1);
+    for (String f : ortFailures) {
+      out.println(f);
+    }
     out.println();
     out.println("ms: median per call. vs gemm = gemm_ms/our_ms (1.00: as fast as the bare GEMM);"
         + " vs oneDNN = onednn_ms/our_ms (above 1: faster than oneDNN);"
-        + " err: max |ours - oneDNN| / max |oneDNN| (! above "
+        + " vs ORT = ort_ms/our_ms (above 1: faster than ONNX Runtime on the layer as a one-Conv"
+        + " ONNX model, same weights, same run);"
+        + " err: max |ours - oneDNN| / max |oneDNN|, ORT err: max |ours - ORT| / max |ORT| (! above "
         + LayerBench.CHECK_TOLERANCE + ").");
+  }
+
+  private static String errCell(double e) {
+    return Double.isNaN(e) ? ""
+        : String.format(Locale.ROOT, "%.0e", e) + (e > LayerBench.CHECK_TOLERANCE ? " !" : "");
   }
 
   private static void printOpenClTable(PrintStream out, Options o, List<Layer> layers,
@@ -504,7 +533,7 @@ public final class BenchCommand {
       + "algorithm,kernel,gflop,convkit_ms,convkit_gflops,gemm_ms,gemm_gflops,onednn_ms,"
       + "onednn_gflops,onednn_impl,vs_gemm,vs_onednn,peak_gflops,pct_peak,max_rel_err,error,"
       + "opencl_device,opencl_kernel,opencl_ms,opencl_gflops,opencl_transfer_ms,opencl_vs_cpu,"
-      + "opencl_max_rel_err,opencl_error";
+      + "opencl_max_rel_err,opencl_error,ort_ms,ort_gflops,vs_ort,ort_max_rel_err,ort_impl";
 
   private static void writeCsv(Options o, List<Layer> layers, Map<Integer, ChildReport> reports)
       throws IOException {
@@ -532,7 +561,7 @@ public final class BenchCommand {
             c.add("");
             c.add("");
             c.add("not measured");
-            for (int i = 0; i < 8; i++) { // opencl_*
+            for (int i = 0; i < 13; i++) { // opencl_*, ort_*
               c.add("");
             }
           } else {
@@ -561,6 +590,11 @@ public final class BenchCommand {
             c.add(Csv.num(r.openclVsCpu(), "%.3f"));
             c.add(Csv.num(cl.maxRelError(), "%.2e"));
             c.add(cl.error() == null ? "" : cl.error());
+            c.add(Csv.num(r.ortMs(), "%.4f"));
+            c.add(Csv.num(r.ortGflops(), "%.2f"));
+            c.add(Csv.num(r.vsOrt(), "%.3f"));
+            c.add(Csv.num(r.ortMaxRelError(), "%.2e"));
+            c.add(r.ortImpl());
           }
           w.println(Csv.row(c));
         }

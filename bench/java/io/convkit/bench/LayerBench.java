@@ -22,9 +22,10 @@ import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * Measures one suite layer in this JVM at one thread count: our CPU engine, the GEMM-only ceiling
- * (OpenBLAS sgemm on the same M x N x K, {@code groups} calls per image) and oneDNN with its best
- * layouts. Each is measured in a block of its own (warm-up, then only its timed calls), because
- * OpenBLAS and OpenMP threads spin after a call and would steal cores from an interleaved peer.
+ * (OpenBLAS sgemm on the same M x N x K, {@code groups} calls per image), oneDNN with its best
+ * layouts and ONNX Runtime on a one-Conv ONNX model of the layer ({@link OrtConv}). Each is
+ * measured in a block of its own (warm-up, then only its timed calls), because OpenBLAS, OpenMP
+ * and ORT threads spin after a call and would steal cores from an interleaved peer.
  *
  * <p>The setup ({@link #open}) is shared with the JMH benchmark {@link ConvLayerBenchmark}.
  * oneDNN's thread count is fixed by {@code OMP_NUM_THREADS} when the JVM starts, so a fair
@@ -36,7 +37,8 @@ public final class LayerBench {
   public static final String GEMM = "gemm";
   public static final String ONEDNN = "onednn";
   public static final String OPENCL = "opencl";
-  public static final List<String> ENGINES = List.of(CONVKIT, GEMM, ONEDNN, OPENCL);
+  public static final String ORT = "ort";
+  public static final List<String> ENGINES = List.of(CONVKIT, GEMM, ONEDNN, ORT, OPENCL);
 
   private LayerBench() {}
 
@@ -55,7 +57,7 @@ public final class LayerBench {
   }
 
   /**
-   * Opens {@code engine} ("convkit", "gemm", "onednn" or "opencl") for a layer at
+   * Opens {@code engine} ("convkit", "gemm", "onednn", "ort" or "opencl") for a layer at
    * {@code threads}.
    */
   public static Subject open(String engine, Layer layer, int threads) {
@@ -63,6 +65,7 @@ public final class LayerBench {
       case CONVKIT -> new Convkit(layer, threads);
       case GEMM -> new Gemm(layer, threads);
       case ONEDNN -> new OneDnn(layer);
+      case ORT -> new Ort(layer, threads);
       case OPENCL -> new OpenCl(layer);
       default -> throw new IllegalArgumentException(
           "unknown engine '" + engine + "', expected one of " + ENGINES);
@@ -330,6 +333,43 @@ public final class LayerBench {
     }
   }
 
+  /**
+   * ONNX Runtime on the layer as a one-Conv ONNX model with the same weights, bias and input
+   * ({@link OrtConv}); {@code threads} intra-op threads, one inter-op thread.
+   */
+  public static final class Ort implements Subject {
+    private final OrtConv conv;
+
+    public Ort(Layer layer, int threads) {
+      this.conv = new OrtConv(layer, threads);
+    }
+
+    @Override
+    public void call() {
+      conv.run();
+    }
+
+    /** A copy of the output of the last call. */
+    public float[] output() {
+      return conv.output();
+    }
+
+    @Override
+    public String implementation() {
+      return conv.implementation();
+    }
+
+    @Override
+    public void close() {
+      conv.close();
+    }
+  }
+
+  /** Whether ONNX Runtime can run here (false, not an exception, if its natives do not load). */
+  public static boolean ortAvailable() {
+    return OrtConv.available();
+  }
+
   /** Whether oneDNN can run here (false, not an exception, if its natives do not load). */
   public static boolean oneDnnAvailable() {
     try {
@@ -462,11 +502,13 @@ public final class LayerBench {
   /**
    * The measurements of one layer at one thread count. Times are medians in ms (NaN: not
    * measured); {@code maxRelError} compares our output with oneDNN's (NaN: not compared);
-   * {@code error} is null unless our engine failed on this layer.
+   * {@code error} is null unless our engine failed on this layer. {@code ortMs} is ONNX Runtime's
+   * median, {@code ortImpl} what ran ("failed: ..." or "unavailable" where it did not) and
+   * {@code ortMaxRelError} our output against ORT's (NaN: not compared).
    */
   public record Result(String layer, int threads, String algorithm, String kernel, long flops,
       double oursMs, double gemmMs, double onednnMs, String onednnImpl, double maxRelError,
-      String error, Cl opencl) {
+      String error, Cl opencl, double ortMs, String ortImpl, double ortMaxRelError) {
 
     /**
      * The OpenCL engine's figures: kernel time (device-resident, median per call), transfer time
@@ -509,6 +551,15 @@ public final class LayerBench {
       return onednnMs / oursMs;
     }
 
+    public double ortGflops() {
+      return flops / (ortMs * 1e6);
+    }
+
+    /** Our speed relative to ONNX Runtime's: ort_ms / our_ms (above 1: we are faster). */
+    public double vsOrt() {
+      return ortMs / oursMs;
+    }
+
     /** Our GFLOP/s as a percentage of {@code peakGflops}. */
     public double pctPeak(double peakGflops) {
       return 100.0 * oursGflops() / peakGflops;
@@ -519,7 +570,8 @@ public final class LayerBench {
   public static final double CHECK_TOLERANCE = 1e-3;
 
   /**
-   * Measures one layer: our engine, then the GEMM ceiling, then oneDNN, each as one block.
+   * Measures one layer: our engine, then the GEMM ceiling, then oneDNN, then ONNX Runtime, then
+   * the OpenCL engine, each as one block.
    * {@code engines} selects which run (null: all). Our engine's failure is recorded in the
    * result, not thrown, so a suite run goes on.
    */
@@ -571,6 +623,24 @@ public final class LayerBench {
         impl = "unavailable";
       }
     }
+    double ort = Double.NaN;
+    String ortImpl = "";
+    double ortErr = Double.NaN;
+    if (which.contains(ORT)) {
+      if (ortAvailable()) {
+        try (Ort s = new Ort(layer, threads)) {
+          ortImpl = s.implementation();
+          ort = time(s::call, budget).medianMs();
+          if (ourOut != null) {
+            ortErr = maxRelError(ourOut, s.output());
+          }
+        } catch (RuntimeException | Error e) {
+          ortImpl = "failed: " + e.getClass().getSimpleName() + ": " + e.getMessage();
+        }
+      } else {
+        ortImpl = "unavailable";
+      }
+    }
     Result.Cl cl = Result.Cl.NONE;
     if (which.contains(OPENCL) && OpenCl.available()) {
       try (OpenCl s = new OpenCl(layer)) {
@@ -585,7 +655,7 @@ public final class LayerBench {
       }
     }
     return new Result(layer.name(), threads, algorithm, kernel, flops, ours, gemm, onednn, impl,
-        relErr, error, cl);
+        relErr, error, cl, ort, ortImpl, ortErr);
   }
 
   /** max |a - b| / max |b| (NaN if the lengths differ or any value is NaN). */
@@ -632,11 +702,13 @@ public final class LayerBench {
     }
     return String.format(Locale.ROOT,
         "%s T=%d: %s (%s) %.3f ms %.1f GFLOP/s | gemm %.3f ms %.1f GFLOP/s | onednn %.3f ms "
-            + "%.1f GFLOP/s [%s] | vs gemm %.2f vs onednn %.2f | %.1f%% of %.1f GFLOP/s | err %.1e"
+            + "%.1f GFLOP/s [%s] | ort %.3f ms %.1f GFLOP/s | vs gemm %.2f vs onednn %.2f vs ort"
+            + " %.2f | %.1f%% of %.1f GFLOP/s | err %.1e err ort %.1e"
             + " | opencl %.3f ms %.1f GFLOP/s + transfer %.3f ms [%s]",
         r.layer(), r.threads(), r.algorithm(), r.kernel(), r.oursMs(), r.oursGflops(),
-        r.gemmMs(), r.gemmGflops(), r.onednnMs(), r.onednnGflops(), r.onednnImpl(), r.vsGemm(),
-        r.vsOneDnn(), r.pctPeak(peakGflops), peakGflops, r.maxRelError(), r.opencl().ms(),
+        r.gemmMs(), r.gemmGflops(), r.onednnMs(), r.onednnGflops(), r.onednnImpl(), r.ortMs(),
+        r.ortGflops(), r.vsGemm(), r.vsOneDnn(), r.vsOrt(), r.pctPeak(peakGflops), peakGflops,
+        r.maxRelError(), r.ortMaxRelError(), r.opencl().ms(),
         r.openclGflops(), r.opencl().transferMs(), r.opencl().kernel());
   }
 
