@@ -27,7 +27,8 @@ public final class Main {
       usage: java -jar target/convkit.jar COMMAND [options]
         bench [--threads 1,2] [--layers a,b] [--csv FILE] [--peak-gflops X]
               the layer suite (bench/layers.csv) on the CPU engine, beside the GEMM-only
-              ceiling and oneDNN, in one child JVM per thread count
+              ceiling, oneDNN and ONNX Runtime (a one-Conv model per layer), in one child JVM
+              per thread count
         bench-net [--threads 1,2] [--models a,b] [--engines cpu,opencl,ort] [--csv FILE]
               whole networks: latency at batch 1, throughput at batch 8 (lenet5: 64), per
               engine and thread count, beside ONNX Runtime on the same network exported with
