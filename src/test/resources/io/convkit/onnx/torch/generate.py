@@ -14,7 +14,7 @@ conv + BN folding is exercised), in eval mode. For each model and opset (13 and 
     NAME.input.bin         the seeded input, float32 little-endian, NCHW
     NAME.output.bin        PyTorch's output for it, computed in float64, little-endian
 
-and manifest.txt: one line per model, "NAME N,C,H,W OUT_DIMS".
+and manifest.txt: one line per model, "NAME N,C,H,W OUT_DIMS OPSETS".
 """
 import copy
 import importlib
@@ -214,6 +214,31 @@ class VggTiny(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
+class LayerNormTiny(nn.Module):
+    """A channels-last LayerNorm between permutes, as ConvNeXt writes it, with a given epsilon
+    and with or without its scale and bias."""
+
+    def __init__(self, eps, affine):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, 1, 1)
+        self.norm = nn.LayerNorm(8, eps=eps, elementwise_affine=affine)
+
+    def forward(self, x):
+        return self.norm(self.conv(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class LayerNormNoAffineTiny(LayerNormTiny):
+    def __init__(self):
+        super().__init__(1e-6, False)
+
+
+class LayerNormEps5Tiny(LayerNormTiny):
+    """torch.nn.LayerNorm's default epsilon, which convkit's layer norm does not take."""
+
+    def __init__(self):
+        super().__init__(1e-5, True)
+
+
 # name, model class, input (N, C, H, W)
 MODELS = [
     ("resnet_tiny", ResNetTiny, (2, 3, 24, 24)),
@@ -226,6 +251,10 @@ MODELS = [
     ("alexnet_tiny", AlexNetTiny, (2, 3, 40, 40)),
     ("alexnet_lrn_tiny", AlexNetLrnTiny, (2, 3, 24, 24)),
     ("vgg_tiny", VggTiny, (2, 3, 16, 16)),
+    # torch 1.13 writes an invalid LayerNormalization (an empty scale input) at opset 17 when the
+    # norm has no scale: that model is exported at opset 13 only
+    ("layernorm_noaffine_tiny", LayerNormNoAffineTiny, (2, 3, 5, 5), (13,)),
+    ("layernorm_eps5_tiny", LayerNormEps5Tiny, (2, 3, 5, 5)),
 ]
 
 
@@ -250,17 +279,19 @@ def export(m, x, path, opset):
 
 def main(out_dir):
     manifest = []
-    for i, (name, cls, shape) in enumerate(MODELS):
+    for i, (name, cls, shape, *rest) in enumerate(MODELS):
+        opsets = rest[0] if rest else OPSETS
         m = build(cls, 1000 + i)
         gen = torch.Generator().manual_seed(2000 + i)
         x = torch.randn(shape, generator=gen, dtype=torch.float32)
         with torch.no_grad():
             y = copy.deepcopy(m).double()(x.double())
-        for opset in OPSETS:
+        for opset in opsets:
             export(m, x, os.path.join(out_dir, f"{name}.opset{opset}.onnx"), opset)
         x.numpy().astype("<f4").tofile(os.path.join(out_dir, f"{name}.input.bin"))
         y.numpy().astype("<f8").tofile(os.path.join(out_dir, f"{name}.output.bin"))
-        manifest.append(f"{name} {','.join(map(str, shape))} {','.join(map(str, y.shape))}")
+        manifest.append(f"{name} {','.join(map(str, shape))} {','.join(map(str, y.shape))} "
+                        f"{','.join(map(str, opsets))}")
         print(name, tuple(y.shape), float(y.abs().max()))
     with open(os.path.join(out_dir, "manifest.txt"), "w") as f:
         f.write("\n".join(manifest) + "\n")
