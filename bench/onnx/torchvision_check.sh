@@ -4,9 +4,9 @@
 # Needs Debian's python3-torch and python3-torchvision (run by /usr/bin/python3) and a built
 # tree (mvn -q -B -o package -DskipTests). From the repository root:
 #
-#   bench/onnx/torchvision_check.sh [DIR] [MODELS...]
+#   [OPSET=13] bench/onnx/torchvision_check.sh [DIR] [MODELS...]
 #
-# Each model is exported into DIR (default /tmp/convkit-torchvision) with PyTorch's float64
+# OPSET defaults to 17 (torch 1.13's highest). Each model is exported into DIR (default /tmp/convkit-torchvision) with PyTorch's float64
 # logits for one seeded 224x224 input (export_torchvision.py), then imported and run in its own
 # JVM by TorchvisionCheck.java (Java's source launcher; no Maven plugin). Prints a Markdown
 # table: max |ours - torch| / max |torch| on the reference engine (small models only: it is
@@ -23,7 +23,7 @@ CP=target/classes:$(cat target/cp.txt)
 echo "| model | import | reference engine | CPU engine |"
 echo "|---|---|---|---|"
 for m in $MODELS; do
-  if ! /usr/bin/python3 bench/onnx/export_torchvision.py "$m" "$DIR" >"$DIR/$m.export.log" 2>&1; then
+  if ! /usr/bin/python3 bench/onnx/export_torchvision.py "$m" "$DIR" "${OPSET:-17}" >"$DIR/$m.export.log" 2>&1; then
     echo "| $m | export failed (see $DIR/$m.export.log) | - | - |"
     continue
   fi

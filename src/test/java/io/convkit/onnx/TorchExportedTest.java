@@ -30,6 +30,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -132,6 +133,53 @@ class TorchExportedTest {
     float[] y = OnnxExportOrtTest.runOrt(bytes(file(c, opset)), input(c),
         Shape.of(c.in[0], c.in[1], c.in[2], c.in[3]));
     assertClose(c, opset, "ONNX Runtime", y);
+  }
+
+  /**
+   * The op-by-op layer norm only as a whole: PyTorch's ConvNeXt block at opset 13 with one
+   * input rewired, so a step of the pattern is read by something else or a step is skipped.
+   */
+  @Test
+  void aBrokenOpByOpLayerNormIsRefusedAtTheStepThatBreaksIt() throws IOException {
+    String ln = "/blocks/blocks.0/block/block.2/";
+    String why = "imported only as a step of a layer norm over the channels written op by op:"
+        + " (x - ReduceMean(x)) / Sqrt(ReduceMean((x - ReduceMean(x))^2) + eps)";
+    // the first Linear reads x - mean instead of the normalised tensor
+    assertRefused(rewired("/blocks/blocks.0/block/block.3/MatMul", 0, ln + "Sub_output_0"),
+        "Sub node '" + ln + "Sub' (opset 13): " + why);
+    // no epsilon before the square root
+    assertRefused(rewired(ln + "Sqrt", 0, ln + "ReduceMean_1_output_0"), "Sqrt node '" + ln
+        + "Sqrt' (opset 13): Sqrt is imported only as Sqrt(variance + eps) of a layer norm"
+        + " written op by op");
+    // the mean subtracted from another tensor than the one it is the mean of
+    assertRefused(rewired(ln + "Sub", 0, "/blocks/blocks.0/block/block.0/Conv_output_0"),
+        "Sub node '" + ln + "Sub' (opset 13): Sub is imported only as a computed tensor minus a"
+            + " constant");
+  }
+
+  private static OnnxModel rewired(String node, int input, String tensor) throws IOException {
+    OnnxModel m = OnnxCodec.read(bytes("convnext_tiny.opset13.onnx"), null);
+    OnnxGraph g = m.graph();
+    List<OnnxNode> nodes = new ArrayList<>();
+    int hits = 0;
+    for (OnnxNode n : g.nodes()) {
+      if (n.name().equals(node)) {
+        List<String> in = new ArrayList<>(n.inputs());
+        in.set(input, tensor);
+        n = new OnnxNode(n.name(), n.opType(), n.domain(), in, n.outputs(), n.attributes());
+        hits++;
+      }
+      nodes.add(n);
+    }
+    assertEquals(1, hits, node);
+    return new OnnxModel(m.irVersion(), m.opsets(), m.producerName(), new OnnxGraph(g.name(),
+        nodes, g.initializers(), g.inputs(), g.outputs()));
+  }
+
+  private static void assertRefused(OnnxModel m, String message) {
+    OnnxImportException e = assertThrows(OnnxImportException.class,
+        () -> OnnxImport.toNetwork(m, "convnext_tiny"));
+    assertEquals(message, e.getMessage());
   }
 
   /** The imported network, or null after asserting the refusal listed for the file. */
