@@ -80,7 +80,8 @@ public final class OnnxImport {
   /** The batch dimension when the graph input's is symbolic (in folded shape constants). */
   static final long BATCH = Long.MIN_VALUE + 7;
 
-  private sealed interface Val permits Const, Dyn, Sig, Scaled, ErfV, ErfP1, XErf, Padded {}
+  private sealed interface Val permits Const, Dyn, Sig, Scaled, ErfV, ErfP1, XErf, Padded,
+      LnPart {}
 
   /** A constant, row-major: float elements (f) or integer ones (l); one of them is null. */
   private record Const(String name, long[] dims, float[] f, long[] l) implements Val {
@@ -113,6 +114,21 @@ public final class OnnxImport {
 
   /** s * x * (1 + Erf(x / sqrt 2)): GELU when s is 1/2. */
   private record XErf(Dyn x, double s, OnnxNode origin) implements Val {}
+
+  /**
+   * A step of a layer norm over the channels written op by op (PyTorch before opset 17):
+   * mean(x), x - mean, (x - mean)^2, its mean var, var + eps, sqrt(var + eps), then (x - mean) /
+   * sqrt(var + eps), which a per-channel Mul (the scale) or anything else emits as a LayerNorm.
+   */
+  private record LnPart(Dyn x, int stage, double eps, OnnxNode origin) implements Val {
+    static final int MEAN = 1;
+    static final int CENTERED = 2;
+    static final int SQUARED = 3;
+    static final int VAR = 4;
+    static final int VAR_EPS = 5;
+    static final int STD = 6;
+    static final int NORMED = 7;
+  }
 
   /** x with zero padding (top, left, bottom, right) that a Conv reading it takes over. */
   private record Padded(Dyn x, int[] pads, OnnxNode origin) implements Val {}
@@ -415,6 +431,8 @@ public final class OnnxImport {
         case "Transpose" -> transpose(n);
         case "LayerNormalization" -> layerNorm(n);
         case "Pad" -> pad(n);
+        case "Pow" -> pow(n);
+        case "Sqrt" -> sqrt(n);
         default -> throw new OnnxImportException(unsupported(n));
       }
     }
@@ -566,6 +584,10 @@ public final class OnnxImport {
         throw erfError(g.origin);
       } else if (v instanceof ErfV g) {
         throw erfError(g.origin);
+      } else if (v instanceof LnPart p && p.stage == LnPart.NORMED) {
+        d = layerNormOf(p.origin, p.x, fill(p.x.shape.c(), 1));
+      } else if (v instanceof LnPart p) {
+        throw lnError(p.origin);
       } else if (v instanceof Padded p) {
         throw fail(p.origin, "a constant zero Pad is imported only where a Conv reads it"
             + (user == null ? "" : ", not " + user.describe()));
@@ -575,6 +597,53 @@ public final class OnnxImport {
       }
       vals.put(name, d);
       return d;
+    }
+
+    private OnnxImportException lnError(OnnxNode origin) {
+      return fail(origin, "imported only as a step of a layer norm over the channels written op by"
+          + " op: (x - ReduceMean(x)) / Sqrt(ReduceMean((x - ReduceMean(x))^2) + eps)");
+    }
+
+    /**
+     * A LayerNorm (epsilon 1e-6, checked by the Div) over the channels of x with scale g and a
+     * zero bias (a later Add folds in).
+     */
+    private Dyn layerNormOf(OnnxNode origin, Dyn x, float[] g) {
+      Dyn y = emitW(origin, "", new LayerNorm(x.shape.c()), g, x);
+      weights.put(y.node + ".bias", new float[x.shape.c()]);
+      return y;
+    }
+
+    private void pow(OnnxNode n) {
+      Val a = need(n, 0);
+      Const e = cst(n, 1, "exponent");
+      if (a instanceof LnPart p && p.stage == LnPart.CENTERED && e.size() == 1
+          && scalar(e) == 2) {
+        out(n, new LnPart(p.x, LnPart.SQUARED, 0, n));
+        return;
+      }
+      throw fail(n, "Pow is imported only as the square (x - ReduceMean(x))^2 of a layer norm"
+          + " written op by op");
+    }
+
+    private void sqrt(OnnxNode n) {
+      if (need(n, 0) instanceof LnPart p && p.stage == LnPart.VAR_EPS) {
+        out(n, new LnPart(p.x, LnPart.STD, p.eps, n));
+        return;
+      }
+      throw fail(n, "Sqrt is imported only as Sqrt(variance + eps) of a layer norm written op by"
+          + " op");
+    }
+
+    /** Whether ReduceMean over {@code axes} (keepdims 1) of x is over its channels only. */
+    private static boolean overChannels(Dyn x, long[] axes, long keep) {
+      if (keep == 0 || axes == null || axes.length != 1) {
+        return false;
+      }
+      if (x.channelsLast != null) {
+        return axes[0] == -1 || axes[0] == 3;
+      }
+      return x.shape.rank() == 2 && (axes[0] == -1 || axes[0] == 1);
     }
 
     private OnnxImportException erfError(OnnxNode origin) {
@@ -916,7 +985,6 @@ public final class OnnxImport {
     }
 
     private void reduceMean(OnnxNode n) {
-      Dyn x = plain(n, 0);
       long[] axes;
       if (opset >= 18) {
         Const a = cstOrNull(n, 1, "axes");
@@ -925,6 +993,17 @@ public final class OnnxImport {
         axes = attrInts(n, "axes");
       }
       long keep = attrInt(n, "keepdims", 1);
+      // a layer norm written op by op: the mean, then the mean of the squares
+      Val v = need(n, 0);
+      if (v instanceof LnPart p && p.stage == LnPart.SQUARED && overChannels(p.x, axes, keep)) {
+        out(n, new LnPart(p.x, LnPart.VAR, 0, n));
+        return;
+      }
+      if (v instanceof Dyn d && overChannels(d, axes, keep)) {
+        out(n, new LnPart(d, LnPart.MEAN, 0, n));
+        return;
+      }
+      Dyn x = plain(n, 0);
       boolean hw = x.shape.rank() == 4 && axes != null && axes.length == 2
           && normAxes(axes, 4).equals(Set.of(2, 3));
       if (!hw) {
@@ -1090,6 +1169,11 @@ public final class OnnxImport {
           out(n, scale(n, vi, v, cf[0]));
           return;
         }
+        if (v instanceof LnPart p && p.stage == LnPart.NORMED) {
+          // the layer norm's scale
+          out(n, layerNormOf(n, p.x, perChannel(n, c, p.x, "factor")));
+          return;
+        }
         Dyn x = dyn(n, vi);
         float[] per = perChannel(n, c, x, "factor");
         out(n, emitW(n, "", new LayerScale(x.shape.c()), per, x));
@@ -1149,6 +1233,15 @@ public final class OnnxImport {
         out(n, fold(n, ca, cb, '/'));
         return;
       }
+      if (a instanceof LnPart p && p.stage == LnPart.CENTERED && b instanceof LnPart q
+          && q.stage == LnPart.STD && p.x.same(q.x)) {
+        if ((float) q.eps != 1e-6f) {
+          throw fail(n, "epsilon " + (float) q.eps + "; convkit's layer norm uses 1e-6"
+              + " (ConvNeXt's)");
+        }
+        out(n, new LnPart(p.x, LnPart.NORMED, q.eps, n));
+        return;
+      }
       if (b instanceof Const c && c.f != null && c.size() == 1 && c.f[0] != 0) {
         out(n, scale(n, 0, a, 1.0 / c.f[0]));
         return;
@@ -1164,12 +1257,21 @@ public final class OnnxImport {
         out(n, fold(n, ca, cb, sub ? '-' : '+'));
         return;
       }
+      if (sub && b instanceof LnPart p && p.stage == LnPart.MEAN && a instanceof Dyn x
+          && x.same(p.x)) {
+        out(n, new LnPart(x, LnPart.CENTERED, 0, n));
+        return;
+      }
       if (b instanceof Const || (!sub && a instanceof Const)) {
         boolean constFirst = a instanceof Const;
         Const c = (Const) (constFirst ? a : b);
         Val v = constFirst ? b : a;
         int vi = constFirst ? 1 : 0;
         float[] cf = floats(n, c, "addend");
+        if (!sub && v instanceof LnPart p && p.stage == LnPart.VAR && cf.length == 1) {
+          out(n, new LnPart(p.x, LnPart.VAR_EPS, cf[0], n));
+          return;
+        }
         if (!sub && v instanceof ErfV e && cf.length == 1 && cf[0] == 1
             && Math.abs(e.c - SQRT_HALF) <= 1e-6 * SQRT_HALF) {
           out(n, new ErfP1(e.x, n));
@@ -2001,7 +2103,8 @@ public final class OnnxImport {
       Ir prod = irByName.get(p);
       String what = prod == null ? "the graph input" : prod.layer.type() + " layer '" + p + "'";
       boolean foldable = prod != null && (prod.layer instanceof ConvLayer
-          || prod.layer instanceof Linear || prod.layer instanceof BatchNorm);
+          || prod.layer instanceof Linear || prod.layer instanceof BatchNorm
+          || prod.layer instanceof LayerNorm);
       if (!foldable || readers != 1) {
         throw fail(ca.origin, "a constant added to the output of " + what
             + (foldable ? ", which " + readers + " layers read" : "")
