@@ -325,7 +325,7 @@ public final class NetBenchCommand {
       try {
         rc = ChildJvm.run("bench-net", NetBenchCommand.class, args, t, f -> {
           switch (f[0]) {
-            case "engine" -> engines.put(f[1].equals("cpu") ? "cpu, T=" + t : f[1], f[2]);
+            case "engine" -> engines.put(f[1].equals("opencl") ? f[1] : f[1] + ", T=" + t, f[2]);
             case "result" -> rows.add(new Row(f[1], Integer.parseInt(f[2]),
                 Integer.parseInt(f[3]), f[4], Double.parseDouble(f[5]), Integer.parseInt(f[6]),
                 Double.parseDouble(f[7]), Double.parseDouble(f[8]), f[9],
@@ -400,7 +400,7 @@ public final class NetBenchCommand {
       cells.add(new String[] {r.model(), Integer.toString(r.batch()),
           Integer.toString(r.threads()), eng, num(r.msPerCall(), "%.2f"),
           num(r.msPerImage(), "%.2f"), num(r.imagesPerSecond(), "%.1f"),
-          Integer.toString(r.calls()), num(ort, "%.1f"), num(r.msPerImage() / ort, "%.2f"),
+          Integer.toString(r.calls()), num(ort, "%.2f"), num(r.msPerImage() / ort, "%.2f"),
           num(r.diffVsCpu(), "%.0e"), r.profile()});
     }
     TextTable.print(out, head, right, cells, true);
@@ -426,10 +426,11 @@ public final class NetBenchCommand {
       for (Row r : rows) {
         double ort = r.engine().equals("ort") ? Double.NaN : ortMs(r, rows);
         List<String> c = List.of(r.model(), Integer.toString(r.batch()),
-            Integer.toString(r.threads()), r.engine(), engines.getOrDefault(r.engine(), ""),
+            Integer.toString(r.threads()), r.engine(), engines.getOrDefault(
+                r.engine().equals("opencl") ? "opencl" : r.engine() + ", T=" + r.threads(), ""),
             Csv.num(r.msPerCall(), "%.3f"), Csv.num(r.msPerImage(), "%.3f"),
             Csv.num(r.imagesPerSecond(), "%.2f"), Integer.toString(r.calls()),
-            Csv.num(r.p10Ms(), "%.3f"), Csv.num(r.p90Ms(), "%.3f"), Csv.num(ort, "%.1f"),
+            Csv.num(r.p10Ms(), "%.3f"), Csv.num(r.p90Ms(), "%.3f"), Csv.num(ort, "%.3f"),
             Csv.num(r.msPerImage() / ort, "%.3f"), Csv.num(r.diffVsCpu(), "%.2e"), r.profile(),
             r.error() == null ? "" : r.error());
         w.println(Csv.row(c));
