@@ -12,18 +12,23 @@ for r in rows:
         order.append(r["layer"])
     by.setdefault(r["layer"], {})[r["threads"]] = r
 peaks = {r["threads"]: r["peak_gflops"] for r in rows}
-print("| layer | algorithm (kernel) | T | ms | GFLOP/s | % sgemm peak | GEMM-only GFLOP/s | vs GEMM-only | oneDNN GFLOP/s | vs oneDNN | OpenCL GFLOP/s |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| layer | algorithm (kernel) | T | ms | GFLOP/s | % sgemm peak | GEMM-only GFLOP/s | vs GEMM-only | oneDNN GFLOP/s | vs oneDNN | ORT GFLOP/s | vs ORT |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def f(r, key, fmt):
+    """A number cell, or - where the run did not measure it (an older CSV has no ORT columns)."""
+    v = r.get(key)
+    return format(float(v), fmt) if v not in (None, "", "NaN") else "-"
+
+
 for name in order:
     for t in sorted(by[name]):
         r = by[name][t]
-        print(f"| {name} | {r['algorithm']} ({r['kernel']}) | {t} | {float(r['convkit_ms']):.3f} | "
-              f"{float(r['convkit_gflops']):.1f} | {float(r['pct_peak']):.0f}% | {float(r['gemm_gflops']):.1f} | "
-              f"{float(r['vs_gemm']):.2f} | {float(r['onednn_gflops']):.1f} | {float(r['vs_onednn']):.2f} | "
-              f"{float(r['opencl_gflops']):.1f} |" if r.get("opencl_gflops") else
-              f"| {name} | {r['algorithm']} ({r['kernel']}) | {t} | {float(r['convkit_ms']):.3f} | "
-              f"{float(r['convkit_gflops']):.1f} | {float(r['pct_peak']):.0f}% | {float(r['gemm_gflops']):.1f} | "
-              f"{float(r['vs_gemm']):.2f} | {float(r['onednn_gflops']):.1f} | {float(r['vs_onednn']):.2f} | - |")
+        print(f"| {name} | {r['algorithm']} ({r['kernel']}) | {t} | {f(r, 'convkit_ms', '.3f')} | "
+              f"{f(r, 'convkit_gflops', '.1f')} | {f(r, 'pct_peak', '.0f')}% | {f(r, 'gemm_gflops', '.1f')} | "
+              f"{f(r, 'vs_gemm', '.2f')} | {f(r, 'onednn_gflops', '.1f')} | {f(r, 'vs_onednn', '.2f')} | "
+              f"{f(r, 'ort_gflops', '.1f')} | {f(r, 'vs_ort', '.2f')} |")
 print()
 print("Measured sgemm peak (M=N=K=2048): " + ", ".join(f"T={t}: {float(p):.1f} GFLOP/s" for t, p in sorted(peaks.items())))
 
