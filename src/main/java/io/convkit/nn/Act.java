@@ -5,13 +5,19 @@ import io.convkit.tensor.Shape;
 import java.util.List;
 
 /**
- * An element-wise activation. All but tanh can fuse into the preceding conv's (or add's)
- * epilogue.
+ * An element-wise activation. All but tanh and hard-swish can fuse into the preceding conv's (or
+ * add's) epilogue; those two run as host steps.
  */
 public final class Act implements Layer {
   /** The activation functions the networks use. */
   public enum Kind {
-    RELU, RELU6, SIGMOID, TANH, SWISH, GELU;
+    RELU, RELU6, SIGMOID, TANH, SWISH, GELU,
+    /**
+     * Hard-swish (MobileNetV3; ONNX HardSwish, PyTorch's nn.Hardswish):
+     * {@code x * max(0, min(1, x / 6 + 1/2))}. NaN gives NaN, +Inf gives +Inf, -Inf gives NaN
+     * ({@code -Inf * 0}, as PyTorch's), -0 gives -0.
+     */
+    HARD_SWISH;
 
     /** The conv-epilogue activation this fuses into, or null if the engines have none. */
     public Activation fused() {
@@ -21,7 +27,7 @@ public final class Act implements Layer {
         case SIGMOID -> Activation.SIGMOID;
         case SWISH -> Activation.SWISH;
         case GELU -> Activation.GELU;
-        case TANH -> null;
+        case TANH, HARD_SWISH -> null;
       };
     }
   }

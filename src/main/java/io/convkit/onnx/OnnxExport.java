@@ -9,6 +9,7 @@ import io.convkit.nn.Concat;
 import io.convkit.nn.ConvLayer;
 import io.convkit.nn.Dropout;
 import io.convkit.nn.Flatten;
+import io.convkit.nn.HardSigmoid;
 import io.convkit.nn.Layer;
 import io.convkit.nn.LayerNorm;
 import io.convkit.nn.LayerScale;
@@ -159,6 +160,9 @@ public final class OnnxExport {
       node("Identity", name, in, name);
     } else if (l instanceof Softmax) {
       node("Softmax", name, in, name, new OnnxAttribute.Int("axis", 1));
+    } else if (l instanceof HardSigmoid hs) {
+      node("HardSigmoid", name, in, name, new OnnxAttribute.Float("alpha", (float) hs.alpha()),
+          new OnnxAttribute.Float("beta", (float) hs.beta()));
     } else if (l instanceof Lrn lrn) {
       node("LRN", name, in, name, new OnnxAttribute.Int("size", lrn.size()),
           new OnnxAttribute.Float("alpha", (float) lrn.alpha()),
@@ -241,6 +245,7 @@ public final class OnnxExport {
       case RELU6 -> node("Clip", name, List.of(input, scalar(name, 0f), scalar(name, 6f)), output);
       case SIGMOID -> node("Sigmoid", name, List.of(input), output);
       case TANH -> node("Tanh", name, List.of(input), output);
+      case HARD_SWISH -> node("HardSwish", name, List.of(input), output);
       case SWISH -> {
         node("Sigmoid", name + "/sigmoid", List.of(input), name + "/sigmoid");
         node("Mul", name, List.of(input, name + "/sigmoid"), output);

@@ -9,6 +9,7 @@ import io.convkit.nn.Concat;
 import io.convkit.nn.Dropout;
 import io.convkit.nn.ConvLayer;
 import io.convkit.nn.Flatten;
+import io.convkit.nn.HardSigmoid;
 import io.convkit.nn.Layer;
 import io.convkit.nn.LayerNorm;
 import io.convkit.nn.LayerScale;
@@ -80,8 +81,8 @@ public final class OnnxImport {
   /** The batch dimension when the graph input's is symbolic (in folded shape constants). */
   static final long BATCH = Long.MIN_VALUE + 7;
 
-  private sealed interface Val permits Const, Dyn, Sig, Scaled, ErfV, ErfP1, XErf, Padded,
-      LnPart {}
+  private sealed interface Val permits Const, Dyn, Sig, HardSig, Scaled, ErfV, ErfP1, XErf,
+      Padded, LnPart {}
 
   /** A constant, row-major: float elements (f) or integer ones (l); one of them is null. */
   private record Const(String name, long[] dims, float[] f, long[] l) implements Val {
@@ -102,6 +103,17 @@ public final class OnnxImport {
 
   /** Sigmoid(x), not yet emitted: x times it is swish. */
   private record Sig(Dyn x, OnnxNode origin) implements Val {}
+
+  /**
+   * HardSigmoid(x) with its alpha and beta, not yet emitted: x times it is hard-swish when it is
+   * PyTorch's (alpha 1/6, beta 1/2; the opset-13 export of nn.Hardswish).
+   */
+  private record HardSig(Dyn x, double alpha, double beta, OnnxNode origin) implements Val {
+    boolean isPytorch() {
+      // the attribute is a FLOAT: 1/6 rounded to float
+      return (float) alpha == (float) (1.0 / 6) && beta == 0.5;
+    }
+  }
 
   /** c * x for a scalar c (Mul or Div by a constant), not yet emitted. */
   private record Scaled(Dyn x, double c, OnnxNode origin) implements Val {}
@@ -399,8 +411,8 @@ public final class OnnxImport {
         case "Sigmoid" -> out(n, new Sig(dyn(n, 0), n));
         case "Clip" -> clip(n);
         case "Gelu" -> gelu(n);
-        case "HardSigmoid", "HardSwish" -> throw new OnnxImportException(unsupported(n)
-            + ": convkit has no hard-sigmoid or hard-swish layer");
+        case "HardSigmoid" -> hardSigmoid(n);
+        case "HardSwish" -> out(n, act(n, dyn(n, 0), Act.Kind.HARD_SWISH));
         case "Mul" -> mul(n);
         case "Div" -> div(n);
         case "Add" -> add(n, false);
@@ -573,6 +585,8 @@ public final class OnnxImport {
         d = x;
       } else if (v instanceof Sig s) {
         d = act(s.origin, s.x, Act.Kind.SIGMOID);
+      } else if (v instanceof HardSig h) {
+        d = emit(h.origin, "", new HardSigmoid(h.alpha, h.beta), h.x);
       } else if (v instanceof Scaled s) {
         d = s.c == 1 ? s.x : emitW(s.origin, "", new LayerScale(s.x.shape.c()),
             fill(s.x.shape.c(), s.c), s.x);
@@ -1083,6 +1097,16 @@ public final class OnnxImport {
       return c.f != null ? c.f[0] : c.l[0];
     }
 
+    private void hardSigmoid(OnnxNode n) {
+      Dyn x = dyn(n, 0);
+      double alpha = attrFloat(n, "alpha", 0.2f);
+      double beta = attrFloat(n, "beta", 0.5f);
+      if (!Double.isFinite(alpha) || !Double.isFinite(beta)) {
+        throw fail(n, "alpha " + alpha + " and beta " + beta + " must be finite");
+      }
+      out(n, new HardSig(x, alpha, beta, n));
+    }
+
     private void gelu(OnnxNode n) {
       String approx = attrString(n, "approximate", "none");
       if (!approx.equals("none")) {
@@ -1179,7 +1203,7 @@ public final class OnnxImport {
         out(n, emitW(n, "", new LayerScale(x.shape.c()), per, x));
         return;
       }
-      // two computed tensors: x * Sigmoid(x), or a step of the GELU pattern
+      // two computed tensors: x * Sigmoid(x), x * HardSigmoid(x), or a step of the GELU pattern
       for (int swap = 0; swap < 2; swap++) {
         Val p = swap == 0 ? a : b;
         Val q = swap == 0 ? b : a;
@@ -1187,6 +1211,15 @@ public final class OnnxImport {
         if (q instanceof Sig s && p instanceof Dyn x && x.same(s.x)) {
           out(n, act(n, x, Act.Kind.SWISH));
           return;
+        }
+        if (q instanceof HardSig h && p instanceof Dyn x && x.same(h.x) && h.isPytorch()) {
+          out(n, act(n, x, Act.Kind.HARD_SWISH));
+          return;
+        }
+        if (q instanceof HardSig h && p instanceof Dyn x && !x.same(h.x)) {
+          throw fail(n, "x * HardSigmoid(y) of another tensor y (" + onnxShape(x) + " and "
+              + onnxShape(h.x) + "; MobileNetV3's squeeze-and-excitation gate) is not imported:"
+              + " convkit's squeeze-and-excitation gates with Sigmoid");
         }
         if (q instanceof ErfP1 e) {
           if (p instanceof Dyn x && x.same(e.x)) {
@@ -1212,8 +1245,8 @@ public final class OnnxImport {
       Dyn x = dyn(n, 0);
       Dyn y = dyn(n, 1);
       throw fail(n, "Mul of two computed tensors (" + onnxShape(x) + " and " + onnxShape(y)
-          + ") is imported only as x * Sigmoid(x) or in the GELU pattern"
-          + " x * 0.5 * (1 + Erf(x / sqrt 2))");
+          + ") is imported only as x * Sigmoid(x), x * HardSigmoid(x) (alpha 1/6, beta 1/2) or in"
+          + " the GELU pattern x * 0.5 * (1 + Erf(x / sqrt 2))");
     }
 
     /** Input vi (value v) times the scalar c, kept pending for the patterns. */

@@ -174,6 +174,17 @@ final class OnnxEval {
       case "Gelu":
         return unary(in(n, 0), x -> x * 0.5 * (1 + ErrorFunction.erf(x / Math.sqrt(2))), 1.13,
             true);
+      case "HardSigmoid": {
+        // y = max(0, min(1, alpha * x + beta)); Math.max/min keep a NaN. One rounding of the
+        // computed value: the evaluation budget covers it.
+        double alpha = af(n, "alpha", 0.2f);
+        double beta = af(n, "beta", 0.5f);
+        return unary(in(n, 0), x -> Math.max(0, Math.min(1, alpha * x + beta)), Math.abs(alpha),
+            true);
+      }
+      case "HardSwish":
+        // y = x * max(0, min(1, x / 6 + 1/2)); |y'| = |x / 3 + 1/2| <= 3/2 where not clamped
+        return unary(in(n, 0), x -> x * Math.max(0, Math.min(1, x / 6 + 0.5)), 1.5, true);
       case "Erf":
         return unary(in(n, 0), ErrorFunction::erf, 2 / Math.sqrt(Math.PI), true);
       case "Clip": {

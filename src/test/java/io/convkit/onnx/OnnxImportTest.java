@@ -1,5 +1,6 @@
 package io.convkit.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,6 +13,7 @@ import io.convkit.nn.Act;
 import io.convkit.nn.BatchNorm;
 import io.convkit.nn.ConvLayer;
 import io.convkit.nn.Flatten;
+import io.convkit.nn.HardSigmoid;
 import io.convkit.nn.LayerNorm;
 import io.convkit.nn.LayerScale;
 import io.convkit.nn.Linear;
@@ -352,6 +354,143 @@ class OnnxImportTest {
     }
   }
 
+  /** ONNX's default alpha 0.2 (Keras's) and PyTorch's 1/6, after a conv that cannot fuse it. */
+  @Test
+  void hardSigmoidWithTheDefaultAndPyTorchsAlpha() {
+    for (boolean pytorch : new boolean[] {false, true}) {
+      G g = new G(17);
+      // weights up to 3: the conv's outputs reach both clamps (|x| > 3 and > 2.5)
+      g.w("w", 3, 4, 3, 1, 1);
+      g.n("Conv", "c", List.of("x", "w"));
+      g.n("HardSigmoid", "hs", List.of("c"), pytorch
+          ? new OnnxAttribute[] {af("alpha", 1 / 6f), af("beta", 0.5f)}
+          : new OnnxAttribute[0]);
+      Network net = check(g.model("hs")).network();
+      HardSigmoid hs = (HardSigmoid) net.node("hs").layer();
+      assertEquals(pytorch ? 1 / 6f : 0.2f, hs.alpha());
+      assertEquals(0.5, hs.beta());
+      assertEquals("hardsigmoid", hs.type());
+      assertEquals(0, hs.paramsTrained());
+    }
+  }
+
+  @Test
+  void hardSwishOp() {
+    G g = new G(17);
+    g.w("w", 3, 4, 3, 1, 1);
+    g.n("Conv", "c", List.of("x", "w"));
+    g.n("HardSwish", "hs", List.of("c"));
+    Network net = check(g.model("hs")).network();
+    assertEquals(1, countAct(net, Act.Kind.HARD_SWISH));
+    assertEquals("hard_swish", net.node("hs").layer().type());
+  }
+
+  /** PyTorch below opset 14 writes nn.Hardswish as x * HardSigmoid(x, alpha 1/6). */
+  @Test
+  void xTimesPyTorchsHardSigmoidIsHardSwishInEitherOrder() {
+    for (boolean hsFirst : new boolean[] {false, true}) {
+      G g = new G(13);
+      g.w("w", 3, 4, 3, 1, 1);
+      g.n("Conv", "c", List.of("x", "w"));
+      g.n("HardSigmoid", "hs", List.of("c"), af("alpha", 1 / 6f), af("beta", 0.5f));
+      g.n("Mul", "m", hsFirst ? List.of("hs", "c") : List.of("c", "hs"));
+      Network net = check(g.model("m")).network();
+      assertEquals(1, countAct(net, Act.Kind.HARD_SWISH));
+      assertEquals(0, count(net, HardSigmoid.class));
+    }
+    // another alpha is no hard-swish, and a gate of another tensor (MobileNetV3's SE) is refused
+    G other = new G(13);
+    other.n("HardSigmoid", "hs", List.of("x"));
+    other.n("Mul", "m", List.of("x", "hs"));
+    refuses(other.model("m"), "Mul node 'm' (opset 13): Mul of two computed tensors ([N, 3, 7, 5]"
+        + " and [N, 3, 7, 5]) is imported only as x * Sigmoid(x), x * HardSigmoid(x) (alpha 1/6,"
+        + " beta 1/2) or in the GELU pattern x * 0.5 * (1 + Erf(x / sqrt 2))");
+    G gate = new G(13);
+    gate.n("GlobalAveragePool", "gap", List.of("x"));
+    gate.n("HardSigmoid", "hs", List.of("gap"), af("alpha", 1 / 6f));
+    gate.n("Mul", "m", List.of("x", "hs"));
+    refuses(gate.model("m"), "Mul node 'm' (opset 13): x * HardSigmoid(y) of another tensor y"
+        + " ([N, 3, 7, 5] and [N, 3, 1, 1]; MobileNetV3's squeeze-and-excitation gate) is not"
+        + " imported: convkit's squeeze-and-excitation gates with Sigmoid");
+    G inf = new G(17);
+    inf.n("HardSigmoid", "hs", List.of("x"), af("alpha", Float.POSITIVE_INFINITY));
+    refuses(inf.model("hs"), "HardSigmoid node 'hs' (opset 17): alpha Infinity and beta 0.5 must"
+        + " be finite");
+  }
+
+  /**
+   * NaN in gives NaN out; the infinities and -0 follow the formulas' IEEE evaluation, as
+   * PyTorch's (hardswish(-Inf) = -Inf * 0 = NaN), bit for bit on the reference and CPU engines.
+   */
+  @Test
+  void hardSigmoidAndHardSwishAtTheSpecialValues() {
+    float nan = Float.NaN;
+    float inf = Float.POSITIVE_INFINITY;
+    float[] x = {nan, -inf, inf, -0f, -3, 3, 1, -5};
+    float[] swish = {nan, nan, inf, -0f, -0f, 3, 1 * (float) (1 / 6.0 + 0.5), -0f};
+    float[] dflt = {nan, 0, 1, 0.5f, 0, 1, 0.7f, 0};
+    float[] torch = {nan, 0, 1, 0.5f, 0, 1, (float) (1 / 6.0 + 0.5), 0};
+    Object[][] cases = {
+        {"HardSwish", new OnnxAttribute[0], swish},
+        {"HardSigmoid", new OnnxAttribute[0], dflt},
+        {"HardSigmoid", new OnnxAttribute[] {af("alpha", 1 / 6f)}, torch}};
+    try (Engine ref = Engines.reference(); Engine cpu = Engines.cpu(2)) {
+      for (Object[] c : cases) {
+        G g = new G(17, 1, 1, 1, x.length);
+        g.n((String) c[0], "y", List.of("x"), (OnnxAttribute[]) c[1]);
+        OnnxImport.Imported imp = OnnxImport.toNetwork(g.model("y"), "t");
+        float[] want = (float[]) c[2];
+        for (Engine e : new Engine[] {ref, cpu}) {
+          float[] got = run(imp, e, x, new int[] {1, 1, 1, x.length});
+          for (int i = 0; i < x.length; i++) {
+            assertEquals(Float.floatToIntBits(want[i]), Float.floatToIntBits(got[i]), c[0]
+                + " " + Arrays.toString((OnnxAttribute[]) c[1]) + " of " + x[i] + " on "
+                + e.name() + ": " + got[i]);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Export writes HardSigmoid (alpha, beta) and HardSwish nodes; written, read and imported
+   * back they are the same layers, computing the same values bit for bit on the CPU engine.
+   */
+  @Test
+  void hardSigmoidAndHardSwishRoundTrip() throws Exception {
+    G g = new G(17);
+    g.w("w", 3, 4, 3, 1, 1);
+    g.n("Conv", "c", List.of("x", "w"));
+    g.n("HardSwish", "hsw", List.of("c"));
+    g.n("HardSigmoid", "hs1", List.of("hsw"));
+    g.n("HardSigmoid", "hs2", List.of("hs1"), af("alpha", 1 / 6f), af("beta", 0.25f));
+    OnnxImport.Imported imp = check(g.model("hs2"));
+    Shape in = Shape.of(2, 3, 7, 5);
+    OnnxModel exported = OnnxExport.export(imp.network(), imp.weights(), in);
+    List<String> ops = new ArrayList<>();
+    for (OnnxNode n : exported.graph().nodes()) {
+      ops.add(n.opType());
+    }
+    assertEquals(List.of("Conv", "HardSwish", "HardSigmoid", "HardSigmoid"), ops);
+    OnnxNode last = exported.graph().nodes().get(3);
+    assertEquals(1 / 6f, ((OnnxAttribute.Float) last.attribute("alpha")).value());
+    assertEquals(0.25f, ((OnnxAttribute.Float) last.attribute("beta")).value());
+    OnnxImport.Imported back = OnnxImport.toNetwork(OnnxCodec.read(OnnxCodec.toBytes(exported),
+        null), "t");
+    assertEquals(1, countAct(back.network(), Act.Kind.HARD_SWISH));
+    HardSigmoid b1 = (HardSigmoid) back.network().node("hs1").layer();
+    assertEquals(0.2f, b1.alpha());
+    assertEquals(0.5, b1.beta());
+    HardSigmoid b2 = (HardSigmoid) back.network().node("hs2").layer();
+    assertEquals(1 / 6f, b2.alpha());
+    assertEquals(0.25, b2.beta());
+    float[] x = data(5, (int) in.elements());
+    try (Engine cpu = Engines.cpu(2)) {
+      assertArrayEquals(run(imp, cpu, x, in.dims()), run(back, cpu, x, in.dims()));
+      check(exported, 2, cpu);
+    }
+  }
+
   /** The erf GELU in three orders: PyTorch's, the half first, and commuted constants. */
   @Test
   void erfGeluInItsExporterOrders() {
@@ -685,10 +824,6 @@ class OnnxImportTest {
     G g = new G(17);
     g.n("Einsum", "einsum_3", List.of("x"), as("equation", "ij->ji"));
     refuses(g.model("einsum_3"), "unsupported op 'Einsum' (node 'einsum_3', opset 17)");
-    G h = new G(17);
-    h.n("HardSwish", "hs", List.of("x"));
-    refuses(h.model("hs"), "unsupported op 'HardSwish' (node 'hs', opset 17): convkit has no"
-        + " hard-sigmoid or hard-swish layer");
     G d = new G(17);
     d.nodes.add(new OnnxNode("f", "FusedConv", "com.microsoft", List.of("x"), List.of("f"),
         List.of()));
@@ -817,8 +952,8 @@ class OnnxImportTest {
     mul.n("Relu", "r", List.of("x"));
     mul.n("Mul", "m", List.of("x", "r"));
     refuses(mul.model("m"), "Mul node 'm' (opset 17): Mul of two computed tensors ([N, 3, 7, 5]"
-        + " and [N, 3, 7, 5]) is imported only as x * Sigmoid(x) or in the GELU pattern"
-        + " x * 0.5 * (1 + Erf(x / sqrt 2))");
+        + " and [N, 3, 7, 5]) is imported only as x * Sigmoid(x), x * HardSigmoid(x) (alpha 1/6,"
+        + " beta 1/2) or in the GELU pattern x * 0.5 * (1 + Erf(x / sqrt 2))");
     G soft = new G(13);
     soft.n("Softmax", "p", List.of("x"), ai("axis", 1));
     refuses(soft.model("p"), "Softmax node 'p' (opset 13): Softmax over axis 1 of 1x3x7x5;"

@@ -10,6 +10,7 @@ import io.convkit.nn.Conv2d;
 import io.convkit.nn.ConvLayer;
 import io.convkit.nn.Dropout;
 import io.convkit.nn.Flatten;
+import io.convkit.nn.HardSigmoid;
 import io.convkit.nn.Layer;
 import io.convkit.nn.LayerNorm;
 import io.convkit.nn.LayerScale;
@@ -43,8 +44,9 @@ import java.util.Map;
  *   <li>A batch norm right after a conv is folded into it ({@link BnFold}); any other batch norm
  *       runs as a per-channel affine on the host.</li>
  *   <li>A ReLU, ReLU6, sigmoid, swish or GELU is fused into the conv, FC or add that produces its
- *       input, when that output feeds nothing else (through folded BNs and dropouts); tanh, and
- *       any activation without such a producer, runs on the host.</li>
+ *       input, when that output feeds nothing else (through folded BNs and dropouts); tanh,
+ *       hard-swish, hard-sigmoid, and any activation without such a producer, run on the
+ *       host.</li>
  *   <li>Inception-ResNet's scaled residual {@code x + s * r}: {@code s} is folded into the conv
  *       that produces {@code r} when {@code r} feeds only the add; otherwise a host scale.</li>
  *   <li>ConvNeXt's layer scale (gamma per channel) is folded into the weights and bias of the
@@ -181,6 +183,11 @@ public final class ForwardPlan implements AutoCloseable {
         add(n, host(name, n, k.name().toLowerCase(), same(),
             (x, s, y, ys) -> HostOps.activation(k, x[0], y)));
       }
+    } else if (l instanceof HardSigmoid hs) {
+      double alpha = hs.alpha();
+      double beta = hs.beta();
+      add(n, host(name, n, "hardsigmoid", same(),
+          (x, s, y, ys) -> HostOps.hardSigmoid(alpha, beta, x[0], y)));
     } else if (l instanceof PoolLayer p) {
       add(n, new Step.Pool(name, in(n, 0), newValue(), p.spec()));
     } else if (l instanceof io.convkit.nn.Add a) {

@@ -4,7 +4,8 @@ import io.convkit.nn.Act;
 
 /**
  * The network operations no engine has a kernel for, as plain Java loops on host arrays (NCHW,
- * batch first): standalone activations (tanh, or one with no conv or add to fuse into), softmax,
+ * batch first): standalone activations (tanh, hard-swish, hard-sigmoid, or one with no conv or
+ * add to fuse into), softmax,
  * per-channel affine (a layer scale that does not fold, an unfolded batch norm), LeNet-5's
  * subsampling and RBF output, and a scalar scale. The networks' heavy work (convolutions with
  * their activations, pooling, adds, LRN, layer norm, concatenation, SE's channel scaling) runs
@@ -32,10 +33,32 @@ public final class HostOps {
   /**
    * One activation value, in double: the conv epilogue's float64 definition
    * ({@link io.convkit.conv.Activation#apply}) for every kind that fuses, so a host activation and
-   * a fused one mean the same function; tanh has no epilogue code.
+   * a fused one mean the same function; tanh and hard-swish have no epilogue code.
    */
   public static double activation(Act.Kind kind, double v) {
-    return kind == Act.Kind.TANH ? Math.tanh(v) : kind.fused().apply(v);
+    return switch (kind) {
+      case TANH -> Math.tanh(v);
+      // x * hardsigmoid(x) as PyTorch evaluates it: -Inf * 0 is NaN, -3 * 0 is -0
+      case HARD_SWISH -> v * clamp01(v / 6 + 0.5);
+      default -> kind.fused().apply(v);
+    };
+  }
+
+  /** {@code y = max(0, min(1, alpha * x + beta))} elementwise; {@code y} may be {@code x}. */
+  public static void hardSigmoid(double alpha, double beta, float[] x, float[] y) {
+    for (int i = 0; i < x.length; i++) {
+      y[i] = (float) hardSigmoid(alpha, beta, x[i]);
+    }
+  }
+
+  /** One hard-sigmoid value, in double: {@code max(0, min(1, alpha * v + beta))}, NaN kept. */
+  public static double hardSigmoid(double alpha, double beta, double v) {
+    return clamp01(alpha * v + beta);
+  }
+
+  private static double clamp01(double t) {
+    // Compares, not Math.max/min: a NaN fails both and must come out NaN; -0 clamps to +0.
+    return t > 1 ? 1 : (t > 0 || Double.isNaN(t) ? t : 0);
   }
 
   /** Softmax over each sample's {@code features} values (the largest subtracted first). */
