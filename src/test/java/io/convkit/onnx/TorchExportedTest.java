@@ -13,6 +13,9 @@ import io.convkit.engine.opencl.ClDevice;
 import io.convkit.engine.opencl.DeviceType;
 import io.convkit.engine.opencl.OpenClEngine;
 import io.convkit.engine.opencl.OpenClException;
+import io.convkit.nn.Act;
+import io.convkit.nn.HardSigmoid;
+import io.convkit.nn.Network;
 import io.convkit.nn.forward.ForwardPass;
 import io.convkit.nn.forward.ForwardPlan;
 import io.convkit.tensor.Shape;
@@ -54,6 +57,7 @@ class TorchExportedTest {
    * on the rank), which convkit does not pattern-match: the first node it stops at is x * x.
    * (Before opset 17 PyTorch writes LayerNorm op by op too: ReduceMean, Sub, Pow, ReduceMean,
    * Add, Sqrt, Div, Mul, Add; that pattern is imported, convnext_tiny.opset13 has it.)
+   * MobileNetV3's squeeze-and-excitation is refused at its Hardsigmoid-gated Mul.
    */
   private static final Map<String, String> REFUSED = Map.of(
       "alexnet_lrn_tiny.opset13.onnx", lrnRefusal(13),
@@ -62,12 +66,23 @@ class TorchExportedTest {
       "layernorm_eps5_tiny.opset13.onnx", "Div node '/norm/Div' (opset 13): epsilon 1.0E-5;"
           + " convkit's layer norm uses 1e-6 (ConvNeXt's)",
       "layernorm_eps5_tiny.opset17.onnx", "LayerNormalization node '/norm/LayerNormalization'"
-          + " (opset 17): epsilon 1.0E-5; convkit's layer norm uses 1e-6 (ConvNeXt's)");
+          + " (opset 17): epsilon 1.0E-5; convkit's layer norm uses 1e-6 (ConvNeXt's)",
+      // MobileNetV3's squeeze-and-excitation gates with Hardsigmoid, convkit's with Sigmoid
+      "mobilenet_v3_se_tiny.opset13.onnx", hardGateRefusal(13),
+      "mobilenet_v3_se_tiny.opset17.onnx", hardGateRefusal(17));
+
+  private static String hardGateRefusal(int opset) {
+    return "Mul node '/block/block/block.2/Mul' (opset " + opset + "): x * HardSigmoid(y) of"
+        + " another tensor y ([N, 16, 4, 4] and [N, 16, 1, 1]; MobileNetV3's"
+        + " squeeze-and-excitation gate) is not imported: convkit's squeeze-and-excitation gates"
+        + " with Sigmoid";
+  }
 
   private static String lrnRefusal(int opset) {
     return "Mul node '/features/features.2/Mul' (opset " + opset + "): Mul of two computed"
-        + " tensors ([N, 8, 12, 12] and [N, 8, 12, 12]) is imported only as x * Sigmoid(x) or in"
-        + " the GELU pattern x * 0.5 * (1 + Erf(x / sqrt 2))";
+        + " tensors ([N, 8, 12, 12] and [N, 8, 12, 12]) is imported only as x * Sigmoid(x),"
+        + " x * HardSigmoid(x) (alpha 1/6, beta 1/2) or in the GELU pattern"
+        + " x * 0.5 * (1 + Erf(x / sqrt 2))";
   }
 
   /** One model of the manifest (name, input and output dims; its opsets are its files). */
@@ -155,6 +170,29 @@ class TorchExportedTest {
     assertRefused(rewired(ln + "Sub", 0, "/blocks/blocks.0/block/block.0/Conv_output_0"),
         "Sub node '" + ln + "Sub' (opset 13): Sub is imported only as a computed tensor minus a"
             + " constant");
+  }
+
+  /**
+   * nn.Hardswish is one hard-swish at both opsets (HardSwish at 17; x * HardSigmoid(x, alpha
+   * 1/6) at 13, fused back), nn.Hardsigmoid one HardSigmoid layer with PyTorch's alpha.
+   */
+  @Test
+  void pyTorchsHardSwishAndHardSigmoidImportAsTheirLayers() throws IOException {
+    for (int opset : new int[] {13, 17}) {
+      Network v3 = OnnxImport.toNetwork(OnnxCodec.read(bytes("mobilenet_v3_tiny.opset" + opset
+          + ".onnx"), null), "mobilenet_v3_tiny").network();
+      // stem, two per block (expand and depthwise), head, classifier
+      assertEquals(7, v3.nodes().stream().filter(n -> n.layer() instanceof Act a
+          && a.kind() == Act.Kind.HARD_SWISH).count(), "opset " + opset);
+      assertEquals(0, v3.nodes().stream().filter(n -> n.layer() instanceof HardSigmoid).count());
+      Network hs = OnnxImport.toNetwork(OnnxCodec.read(bytes("hardsigmoid_tiny.opset" + opset
+          + ".onnx"), null), "hardsigmoid_tiny").network();
+      List<HardSigmoid> layers = hs.nodes().stream().filter(n -> n.layer() instanceof HardSigmoid)
+          .map(n -> (HardSigmoid) n.layer()).toList();
+      assertEquals(1, layers.size(), "opset " + opset);
+      assertEquals(1 / 6f, layers.get(0).alpha());
+      assertEquals(0.5, layers.get(0).beta());
+    }
   }
 
   private static OnnxModel rewired(String node, int input, String tensor) throws IOException {

@@ -24,7 +24,7 @@ import sys
 import numpy as np
 import torch
 from torch import nn
-from torchvision.models import convnext, efficientnet, mobilenetv2, resnet
+from torchvision.models import convnext, efficientnet, mobilenetv2, mobilenetv3, resnet
 from torchvision.ops import SqueezeExcitation
 
 googlenet = importlib.import_module("torchvision.models.googlenet")
@@ -239,6 +239,58 @@ class LayerNormEps5Tiny(LayerNormTiny):
         super().__init__(1e-5, True)
 
 
+class MobileNetV3Tiny(nn.Module):
+    """torchvision's MobileNetV3 InvertedResidual with Hardswish (exported as HardSwish at
+    opset 17, as x * HardSigmoid(x) at 13), without squeeze-and-excitation, and its classifier
+    head (Linear, Hardswish, Dropout, Linear)."""
+
+    def __init__(self):
+        super().__init__()
+        cnf = mobilenetv3.InvertedResidualConfig
+        bn = nn.BatchNorm2d
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8),
+                                  nn.Hardswish())
+        self.features = nn.Sequential(
+            mobilenetv3.InvertedResidual(cnf(8, 3, 16, 8, False, "HS", 1, 1, 1.0), bn),
+            mobilenetv3.InvertedResidual(cnf(8, 5, 24, 16, False, "HS", 2, 1, 1.0), bn))
+        self.head = nn.Sequential(nn.Conv2d(16, 32, 1, bias=False), nn.BatchNorm2d(32),
+                                  nn.Hardswish())
+        self.classifier = nn.Sequential(nn.Linear(32, 24), nn.Hardswish(), nn.Dropout(0.2),
+                                        nn.Linear(24, 10))
+
+    def forward(self, x):
+        x = self.head(self.features(self.stem(x)))
+        x = nn.functional.adaptive_avg_pool2d(x, (1, 1))
+        return self.classifier(torch.flatten(x, 1))
+
+
+class MobileNetV3SeTiny(nn.Module):
+    """MobileNetV3's InvertedResidual with its squeeze-and-excitation (a Hardsigmoid gate),
+    which convkit's SqueezeExcite (a Sigmoid gate) does not take: the import refuses it."""
+
+    def __init__(self):
+        super().__init__()
+        cnf = mobilenetv3.InvertedResidualConfig
+        self.block = mobilenetv3.InvertedResidual(cnf(8, 3, 16, 8, True, "RE", 1, 1, 1.0),
+                                                  nn.BatchNorm2d)
+        self.conv = nn.Conv2d(3, 8, 1)
+
+    def forward(self, x):
+        return self.block(self.conv(x))
+
+
+class HardSigmoidTiny(nn.Module):
+    """nn.Hardsigmoid after a conv (HardSigmoid, alpha 1/6, at both opsets)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, 1, 1)
+        self.act = nn.Hardsigmoid()
+
+    def forward(self, x):
+        return self.act(self.conv(x) * 4)
+
+
 # name, model class, input (N, C, H, W)
 MODELS = [
     ("resnet_tiny", ResNetTiny, (2, 3, 24, 24)),
@@ -255,6 +307,9 @@ MODELS = [
     # norm has no scale: that model is exported at opset 13 only
     ("layernorm_noaffine_tiny", LayerNormNoAffineTiny, (2, 3, 5, 5), (13,)),
     ("layernorm_eps5_tiny", LayerNormEps5Tiny, (2, 3, 5, 5)),
+    ("mobilenet_v3_tiny", MobileNetV3Tiny, (2, 3, 24, 24)),
+    ("mobilenet_v3_se_tiny", MobileNetV3SeTiny, (2, 3, 4, 4)),
+    ("hardsigmoid_tiny", HardSigmoidTiny, (2, 3, 5, 5)),
 ]
 
 
