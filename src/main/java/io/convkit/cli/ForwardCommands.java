@@ -426,23 +426,34 @@ final class ForwardCommands {
     } catch (OpenClException | LinkageError e) {
       noOpenCl = e.getMessage();
     }
+    NetworkPeer peer = null;
+    String noPeer = null;
+    try {
+      peer = NetworkPeer.load(threads);
+    } catch (IllegalStateException e) {
+      noPeer = e.getMessage();
+    }
     try (Engine cpu = Engines.cpu(threads)) {
       out.printf(Locale.ROOT, "tour: every model at its native input, batch 1, seeded random weights;"
-          + " CPU %s, OpenCL %s%n", cpu.name(), openCl != null ? openCl.name()
-          : "none (" + noOpenCl + ")");
-      out.printf(Locale.ROOT, "%-22s %-12s %13s %9s %-15s %10s %10s %9s%n", "model", "input",
-          "params", "GMACs", "table rows", "cpu ms", "opencl ms", "max diff");
+          + " CPU %s, OpenCL %s; peer %s%n", cpu.name(), openCl != null ? openCl.name()
+          : "none (" + noOpenCl + ")", peer != null ? peer.name() : "none (" + noPeer + ")");
+      out.printf(Locale.ROOT, "%-22s %-12s %13s %9s %-15s %10s %10s %9s %9s %8s%n", "model",
+          "input", "params", "GMACs", "table rows", "cpu ms", "opencl ms", "max diff", "ort ms",
+          "cpu/ort");
       long start = System.nanoTime();
       int i = 0;
       for (String m : models) {
         err.printf(Locale.ROOT, "[%d/%d] %s (%.0f s so far)%n", ++i, models.size(), m,
             (System.nanoTime() - start) / 1e9);
-        out.println(tourLine(m, cpu, openCl, checks.get(m)));
+        out.println(tourLine(m, cpu, openCl, peer, checks.get(m)));
         out.flush();
       }
       out.printf(Locale.ROOT, "%d models in %.0f s. ms = time per image, the faster of two calls after"
-          + " two warm-up calls (the first allocates and, on OpenCL, builds kernels); max diff = max |cpu - opencl| / max"
-          + " |cpu output|.%n", models.size(), (System.nanoTime() - start) / 1e9);
+          + " 200 ms of warm-up calls (the first allocates and, on OpenCL, builds kernels); max diff = max"
+          + " |cpu - opencl| / max |cpu output| (and of ORT's output: '!' above 1e-4); ort ms ="
+          + " ONNX Runtime on the same network exported with the same weights, timed the same way"
+          + " right after ours; cpu/ort above 1: ORT is faster.%n", models.size(),
+          (System.nanoTime() - start) / 1e9);
     } finally {
       if (openCl != null) {
         openCl.close();
@@ -452,7 +463,19 @@ final class ForwardCommands {
   }
 
   /** The faster of two timed calls, output read back (the machine is shared: noisy). */
+  /** Warm-up for a tour measurement: at least two calls and {@value #WARMUP_MS} ms (the JIT). */
+  static final long WARMUP_MS = 200;
+
+  private static void warmUp(ForwardPass pass, Tensor x) {
+    long end = System.nanoTime() + WARMUP_MS * 1_000_000L;
+    int calls = 0;
+    while (calls++ < 2 || System.nanoTime() - end < 0) {
+      pass.forward(x).toArray();
+    }
+  }
+
   private static long best(ForwardPass pass, Tensor x) {
+    warmUp(pass, x);
     long best = Long.MAX_VALUE;
     for (int i = 0; i < 2; i++) {
       long t0 = System.nanoTime();
@@ -462,7 +485,7 @@ final class ForwardCommands {
     return best;
   }
 
-  private static String tourLine(String model, Engine cpu, Engine openCl,
+  private static String tourLine(String model, Engine cpu, Engine openCl, NetworkPeer peer,
       List<TableCheck.Result> rows) {
     Network net = Models.create(model);
     Shape in = net.nativeInput();
@@ -485,19 +508,24 @@ final class ForwardCommands {
     String cpuMs;
     String clMs = "-";
     String diff = "-";
-    try (ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, SEED));
+    String ortMs = "-";
+    String ratio = "-";
+    NetworkWeights weights = NetworkWeights.random(net, SEED);
+    double cpuTime;
+    try (ForwardPlan plan = new ForwardPlan(net, weights);
         Tensor x = Tensor.of(randomInput(in), in.dims())) {
       float[] a;
       try (ForwardPass pass = new ForwardPass(plan, cpu)) {
         pass.forward(x);
         a = pass.forward(x).toArray();
-        cpuMs = String.format(Locale.ROOT, "%.1f", best(pass, x) / 1e6);
+        cpuTime = best(pass, x) / 1e6;
+        cpuMs = ms(cpuTime);
       }
       if (openCl != null) {
         try (ForwardPass pass = new ForwardPass(plan, openCl)) {
           pass.forward(x);
           float[] b = pass.forward(x).toArray();
-          clMs = String.format(Locale.ROOT, "%.1f", best(pass, x) / 1e6);
+          clMs = ms(best(pass, x) / 1e6);
           double max = 0;
           double d = 0;
           for (int k = 0; k < a.length; k++) {
@@ -507,8 +535,39 @@ final class ForwardCommands {
           diff = String.format(Locale.ROOT, "%.1e", max == 0 ? d : d / max);
         }
       }
+      if (peer != null) {
+        try {
+          NetworkPeer.Result r = peer.run(net, weights, randomInput(in), in);
+          ortMs = ms(r.ms());
+          ratio = String.format(Locale.ROOT, "%.2f", cpuTime / r.ms());
+          if (!(relDiff(a, r.output()) <= 1e-4)) {
+            ortMs += "!"; // a peer that computes something else is no peer
+          }
+        } catch (RuntimeException e) {
+          ortMs = "failed";
+        }
+      }
     }
-    return String.format(Locale.ROOT, "%-22s %-12s %,13d %9.3f %-15s %10s %10s %9s", model, in,
-        net.paramsTrained(), macs / 1e9, table, cpuMs, clMs, diff);
+    return String.format(Locale.ROOT, "%-22s %-12s %,13d %9.3f %-15s %10s %10s %9s %9s %8s", model,
+        in, net.paramsTrained(), macs / 1e9, table, cpuMs, clMs, diff, ortMs, ratio);
+  }
+
+  /** Milliseconds to three significant digits or so: 0.05, 5.93, 42.1. */
+  private static String ms(double v) {
+    return String.format(Locale.ROOT, v < 10 ? "%.2f" : "%.1f", v);
+  }
+
+  /** max |a - b| / max |a| (NaN when the lengths differ). */
+  private static double relDiff(float[] a, float[] b) {
+    if (a.length != b.length) {
+      return Double.NaN;
+    }
+    double max = 0;
+    double d = 0;
+    for (int k = 0; k < a.length; k++) {
+      max = Math.max(max, Math.abs(a[k]));
+      d = Math.max(d, Math.abs(a[k] - b[k]));
+    }
+    return max == 0 ? d : d / max;
   }
 }
