@@ -40,7 +40,8 @@ public final class Main {
         run MODEL|FILE.onnx [--engine cpu|opencl|reference] [--batch N] [--threads N]
               [--input NxCxHxW | --input-file IN.npy] [--output-file OUT.npy]
               [--alpha A] [--variant V] [--se] [--weights FILE]
-              one forward pass with seeded random weights: top-5 classes, time per image, and
+              one forward pass with seeded random weights: top-5 classes, time per image (beside
+              ONNX Runtime's on the same network in this run, from target/convkit.jar), and
               per-layer time with GFLOP/s. Threads: at most 4 x the cores (256 at most); a batch
               or input this JVM cannot hold is refused before anything is allocated. Weights
               keys that all carry DataParallel's 'module.' prefix are stripped (and it says so).

@@ -44,6 +44,10 @@ class OnnxCliTest {
         fromFile.toString()), err.toString(StandardCharsets.UTF_8));
     assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("mnv2 on cpu("),
         out.toString(StandardCharsets.UTF_8));
+    // every time run prints has its peer from the same run, checked against ours
+    assertTrue(out.toString(StandardCharsets.UTF_8).lines().anyMatch(l -> l.startsWith(
+        "peer: ONNX Runtime ") && l.contains("same network and weights")),
+        out.toString(StandardCharsets.UTF_8));
     Npy.Array a = Npy.read(fromModel);
     Npy.Array b = Npy.read(fromFile);
     assertEquals(Shape.of(2, 1000), a.shape());
