@@ -27,8 +27,12 @@ final class OrtNetwork implements AutoCloseable {
   private final OrtSession session;
 
   OrtNetwork(Network net, int threads) throws OrtException {
-    byte[] model = OnnxCodec.toBytes(OnnxExport.export(net,
-        NetworkWeights.random(net, NetworkBench.SEED)));
+    this(net, NetworkWeights.random(net, NetworkBench.SEED), net.nativeInput(), threads);
+  }
+
+  /** {@code net} with {@code weights}, exported for inputs of {@code input}'s C, H and W. */
+  OrtNetwork(Network net, NetworkWeights weights, Shape input, int threads) throws OrtException {
+    byte[] model = OnnxCodec.toBytes(OnnxExport.export(net, weights, input));
     options.setIntraOpNumThreads(threads);
     options.setInterOpNumThreads(1);
     options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
