@@ -537,7 +537,9 @@ final class ForwardCommands {
           diff = String.format(Locale.ROOT, "%.1e", max == 0 ? d : d / max);
         }
       }
-      if (peer != null) {
+      if (peer != null && peerRoom(net) != null) {
+        ortMs = "no heap";
+      } else if (peer != null) {
         try {
           NetworkPeer.Result r = peer.run(net, weights, randomInput(in), in);
           ortMs = ms(r.ms());
@@ -560,6 +562,10 @@ final class ForwardCommands {
    */
   private static String peerLine(Network net, NetworkWeights weights, float[] x, Shape shape,
       int threads, double oursMs, float[] ours) {
+    String room = peerRoom(net);
+    if (room != null) {
+      return "peer: none (" + room + ")";
+    }
     try (NetworkPeer peer = NetworkPeer.load(threads)) {
       NetworkPeer.Result r = peer.run(net, weights, x, shape);
       double d = relDiff(ours, r.output());
@@ -569,6 +575,19 @@ final class ForwardCommands {
     } catch (RuntimeException e) {
       return "peer: none (" + e.getMessage() + ")";
     }
+  }
+
+  /**
+   * Null when this JVM's free heap can hold the export for the peer (the weights about three
+   * times over: the records, the file's bytes, and slack), else why not: a small heap runs
+   * without its peer rather than fail.
+   */
+  static String peerRoom(Network net) {
+    Runtime rt = Runtime.getRuntime();
+    long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    long need = 3 * NetworkWeights.bytes(net) + (16L << 20);
+    return need <= free ? null : String.format(Locale.ROOT, "exporting %s for ONNX Runtime needs"
+        + " about %d MB of heap, %d MB are free", net.name(), need >> 20, free >> 20);
   }
 
   /** Milliseconds to three significant digits or so: 0.05, 5.93, 42.1. */
