@@ -17,7 +17,7 @@ import java.nio.file.Path;
  * on the CPU engine (and the reference engine when ENGINES includes "ref"), and prints
  * "MODEL | imported | ref err | cpu err" where err is max |ours - torch| / max |torch| against
  * DIR/MODEL.output.bin (PyTorch, float64). Run with Java's source launcher:
- * java -cp target/classes:$(cat cp.txt) bench/onnx/TorchvisionCheck.java DIR MODEL [ref,cpu].
+ * java -cp target/classes:$(cat cp.txt) bench/onnx/TorchvisionCheck.java DIR MODEL [ref,cpu,cl] (cl: the OpenCL engine on its first device).
  */
 public class TorchvisionCheck {
   public static void main(String[] args) throws Exception {
@@ -30,7 +30,7 @@ public class TorchvisionCheck {
       im = OnnxImport.toNetwork(m, name);
     } catch (OnnxImportException e) {
       System.out.println("| " + name + " | refused: " + e.getMessage().replace("|", "/")
-          + " | - | - |");
+          + " | - | - | - |");
       return;
     }
     ByteBuffer xb = ByteBuffer.wrap(Files.readAllBytes(dir.resolve(name + ".input.bin")))
@@ -43,7 +43,8 @@ public class TorchvisionCheck {
     yb.asDoubleBuffer().get(want);
     String ref = engines.contains("ref") ? err(im, Engines.reference(), x, want) : "skipped";
     String cpu = engines.contains("cpu") ? err(im, Engines.cpu(2), x, want) : "skipped";
-    System.out.println("| " + name + " | imported | " + ref + " | " + cpu + " |");
+    String cl = engines.contains("cl") ? err(im, Engines.openCl(), x, want) : "skipped";
+    System.out.println("| " + name + " | imported | " + ref + " | " + cpu + " | " + cl + " |");
   }
 
   private static String err(OnnxImport.Imported im, Engine e, float[] x, double[] want) {

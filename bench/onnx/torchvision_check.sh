@@ -10,7 +10,7 @@
 # logits for one seeded 224x224 input (export_torchvision.py), then imported and run in its own
 # JVM by TorchvisionCheck.java (Java's source launcher; no Maven plugin). Prints a Markdown
 # table: max |ours - torch| / max |torch| on the reference engine (small models only: it is
-# slow) and the CPU engine. The issue's target is <= 1e-4.
+# slow), the CPU engine and the OpenCL engine. The issue's target is <= 1e-4.
 set -eu
 cd "$(dirname "$0")/../.."
 DIR=${1:-/tmp/convkit-torchvision}
@@ -20,17 +20,17 @@ mkdir -p "$DIR"
 [ -s target/cp.txt ] || mvn -q -B -o dependency:build-classpath -Dmdep.outputFile=target/cp.txt \
   -Dmdep.includeScope=test >/dev/null 2>&1
 CP=target/classes:$(cat target/cp.txt)
-echo "| model | import | reference engine | CPU engine |"
-echo "|---|---|---|---|"
+echo "| model | import | reference engine | CPU engine | OpenCL engine |"
+echo "|---|---|---|---|---|"
 for m in $MODELS; do
   if ! /usr/bin/python3 bench/onnx/export_torchvision.py "$m" "$DIR" "${OPSET:-17}" >"$DIR/$m.export.log" 2>&1; then
-    echo "| $m | export failed (see $DIR/$m.export.log) | - | - |"
+    echo "| $m | export failed (see $DIR/$m.export.log) | - | - | - |"
     continue
   fi
   case $m in
-    resnet18|mobilenet_v2|efficientnet_b0) engines=ref,cpu ;;
-    *) engines=cpu ;;
+    resnet18|mobilenet_v2|efficientnet_b0) engines=ref,cpu,cl ;;
+    *) engines=cpu,cl ;;
   esac
   java -Xmx12g -cp "$CP" bench/onnx/TorchvisionCheck.java "$DIR" "$m" "$engines" 2>"$DIR/$m.java.log" \
-    || echo "| $m | failed: $(tail -1 "$DIR/$m.java.log") | - | - |"
+    || echo "| $m | failed: $(tail -1 "$DIR/$m.java.log") | - | - | - |"
 done
