@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Export, write, read and import: the imported network computes what the original does, on the
- * reference engine and on the CPU engine (squeeze-and-excitation, the erf GELU, swish and the
+ * reference, CPU and OpenCL engines (squeeze-and-excitation, the erf GELU, swish and the
  * channels-last layer norm fused back into convkit's layers), within the whole-network bound of
  * {@link OnnxExportOrtTest} (the import re-fuses what the export spelled out, so sums regroup).
  */
@@ -39,9 +39,11 @@ class OnnxRoundTripTest {
     }
     OnnxImport.Imported back = OnnxImport.toNetwork(OnnxCodec.read(file, null), net.name());
     float[] x = ConvCases.data(11, in.elements());
-    try (Engine ref = Engines.reference(); Engine cpu = Engines.cpu(2)) {
+    try (Engine ref = Engines.reference(); Engine cpu = Engines.cpu(2);
+        Engine cl = io.convkit.engine.opencl.OpenClEngine.open(
+            io.convkit.testing.OpenClOrSkip.device())) {
       float[] expected = run(net, w, ref, x, in);
-      for (Engine e : new Engine[] {ref, cpu}) {
+      for (Engine e : new Engine[] {ref, cpu, cl}) {
         float[] got = run(back.network(), back.weights(), e, x, in);
         assertEquals(expected.length, got.length, net.name() + ": output size");
         double largest = 0;

@@ -4,15 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import ai.onnxruntime.OrtException;
 import io.convkit.engine.Engine;
 import io.convkit.engine.Engines;
 import io.convkit.engine.opencl.ClDevice;
-import io.convkit.engine.opencl.DeviceType;
 import io.convkit.engine.opencl.OpenClEngine;
-import io.convkit.engine.opencl.OpenClException;
 import io.convkit.nn.Act;
 import io.convkit.nn.HardSigmoid;
 import io.convkit.nn.Network;
@@ -32,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -274,17 +270,7 @@ class TorchExportedTest {
    */
   private static Engine openCl() {
     if (openCl == null) {
-      ClDevice d;
-      try {
-        d = OpenClEngine.select(DeviceType.ANY);
-      } catch (OpenClException e) {
-        if ("1".equals(System.getenv("CONVKIT_REQUIRE_OPENCL"))) {
-          fail("CONVKIT_REQUIRE_OPENCL=1 but there is no usable OpenCL device: " + e.getMessage(),
-              e);
-        }
-        Assumptions.abort("no OpenCL platform here (" + e.getMessage() + ")");
-        throw new AssertionError("unreachable");
-      }
+      ClDevice d = io.convkit.testing.OpenClOrSkip.device();
       openCl = OpenClEngine.open(d);
     }
     return openCl;

@@ -1,10 +1,8 @@
 package io.convkit.engine.opencl;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 import io.convkit.engine.Engine;
 import io.convkit.engine.Engines;
-import org.junit.jupiter.api.Assumptions;
+import io.convkit.testing.OpenClOrSkip;
 
 /**
  * Where the OpenCL tests get their device. Called from {@code @BeforeEach}, so a machine without
@@ -15,20 +13,12 @@ final class OpenClTests {
   private OpenClTests() {}
 
   static boolean required() {
-    return "1".equals(System.getenv("CONVKIT_REQUIRE_OPENCL"));
+    return OpenClOrSkip.required();
   }
 
   /** The device the tests run on: a GPU where there is one, else the first device. */
   static ClDevice deviceOrSkip() {
-    try {
-      return OpenClEngine.select(DeviceType.ANY);
-    } catch (OpenClException e) {
-      if (required()) {
-        fail("CONVKIT_REQUIRE_OPENCL=1 but there is no usable OpenCL device: " + e.getMessage(), e);
-      }
-      Assumptions.abort("no OpenCL platform here (" + e.getMessage() + ")");
-      throw new AssertionError("unreachable");
-    }
+    return OpenClOrSkip.device();
   }
 
   /**

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.convkit.engine.Engine;
 import io.convkit.engine.Engines;
-import io.convkit.engine.opencl.OpenClException;
 import io.convkit.nn.Network;
 import io.convkit.nn.models.Models;
 import io.convkit.nn.weights.NetworkWeights;
@@ -23,7 +22,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** Issue 9: one ForwardPass and one engine shared by a thread pool give the right answers. */
@@ -92,16 +90,7 @@ class SharedForwardPassTest {
   /** Device buffers per thread; the engine's queue is shared (PoCL where there is no GPU). */
   @Test
   void eightThreadsOnOneOpenClPass() throws Exception {
-    Engine cl;
-    try {
-      cl = Engines.openCl();
-    } catch (OpenClException | LinkageError e) {
-      if ("1".equals(System.getenv("CONVKIT_REQUIRE_OPENCL"))) {
-        throw new AssertionError("CONVKIT_REQUIRE_OPENCL=1 but no OpenCL device: " + e, e);
-      }
-      Assumptions.abort("no OpenCL platform here (" + e.getMessage() + ")");
-      return;
-    }
+    Engine cl = io.convkit.engine.opencl.OpenClEngine.open(io.convkit.testing.OpenClOrSkip.device());
     try (Engine e = cl) {
       checkShared(Models.create("mobilenet_v2", Map.of("alpha", "0.5")), Shape.of(1, 3, 64, 64),
           e);
