@@ -9,6 +9,7 @@ import io.convkit.engine.Engines;
 import io.convkit.engine.opencl.OpenClEngine;
 import io.convkit.nn.Network;
 import io.convkit.nn.forward.ForwardPlan;
+import io.convkit.nn.weights.NetworkWeights;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -202,7 +203,8 @@ public final class NetBenchCommand {
     try {
       for (ModelSpec m : o.models()) {
         Network net = m.create();
-        try (ForwardPlan plan = NetworkBench.plan(net)) {
+        NetworkWeights weights = NetworkBench.weights(net);
+        try (ForwardPlan plan = new ForwardPlan(net, weights)) {
           float[] cpuOut = null;
           for (String engineName : o.engines()) {
             Engine e = engineName.equals("cpu") ? cpu : cl;
@@ -213,7 +215,7 @@ public final class NetBenchCommand {
             OrtNetwork peer = null;
             if (ort) {
               try {
-                peer = new OrtNetwork(net, t);
+                peer = new OrtNetwork(net, weights, net.nativeInput(), t);
               } catch (ai.onnxruntime.OrtException | RuntimeException ex) {
                 failed++;
                 System.err.println(tag + m.text() + ": ONNX Runtime cannot run the export: " + ex);

@@ -80,9 +80,9 @@ public final class NetworkBench {
     }
   }
 
-  /** A plan (seeded random weights) for {@code model}; close it after the measurements. */
-  public static ForwardPlan plan(Network net) {
-    return new ForwardPlan(net, NetworkWeights.random(net, SEED));
+  /** The seeded random weights every engine and peer runs {@code net} with. */
+  public static NetworkWeights weights(Network net) {
+    return NetworkWeights.random(net, SEED);
   }
 
   /**

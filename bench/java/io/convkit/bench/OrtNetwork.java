@@ -15,7 +15,7 @@ import java.util.Map;
 
 /**
  * ONNX Runtime as the same-run peer of a whole network: the network is exported by
- * {@link OnnxExport} with the very weights convkit runs ({@link NetworkBench#plan}'s seed), and
+ * {@link OnnxExport} with the very weights convkit runs ({@link NetworkBench#weights}), and
  * ORT runs the file's bytes with all graph optimisations (its Conv+BN/activation fusions and its
  * NCHWc layout), {@code threads} intra-op threads and one inter-op thread, on the same input.
  * A call is {@code session.run} with the input wrapped from a Java array and the output copied
@@ -25,10 +25,6 @@ final class OrtNetwork implements AutoCloseable {
   private final OrtEnvironment env = OrtEnvironment.getEnvironment();
   private final OrtSession.SessionOptions options = new OrtSession.SessionOptions();
   private final OrtSession session;
-
-  OrtNetwork(Network net, int threads) throws OrtException {
-    this(net, NetworkWeights.random(net, NetworkBench.SEED), net.nativeInput(), threads);
-  }
 
   /** {@code net} with {@code weights}, exported for inputs of {@code input}'s C, H and W. */
   OrtNetwork(Network net, NetworkWeights weights, Shape input, int threads) throws OrtException {

@@ -32,7 +32,8 @@ public abstract class AbstractEngine implements Engine {
         .read("input", x).write("output", y)) {
       // The im2col and direct kernels multiply padded zeros, so a non-finite weight would give
       // NaN where the padded taps contribute nothing (see PaddedBorder); rare, and repaired here.
-      float[] border = PaddedBorder.needed(plan, weights) ? x.toArray() : null;
+      float[] border = multipliesPadding() && PaddedBorder.needed(plan, weights) ? x.toArray()
+          : null;
       runConvolve(plan, weights, x, y);
       if (border != null) {
         PaddedBorder.repair(plan, weights, border, y);
@@ -94,6 +95,15 @@ public abstract class AbstractEngine implements Engine {
         .write("output", y)) {
       runScaleChannels(x, s, y);
     }
+  }
+
+  /**
+   * True when this engine's convolution kernels multiply materialised padding zeros (im2col,
+   * zero rows), so {@link #convolve} repairs the border of non-finite weights; an engine whose
+   * loops skip padded taps says false.
+   */
+  protected boolean multipliesPadding() {
+    return true;
   }
 
   /** {@link #convolve}, on checked arguments held for the call. */

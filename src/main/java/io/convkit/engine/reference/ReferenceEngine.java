@@ -31,6 +31,12 @@ public final class ReferenceEngine extends AbstractEngine {
     return 1;
   }
 
+  /** Its loops visit only the taps inside the input (see {@link #output}). */
+  @Override
+  protected boolean multipliesPadding() {
+    return false;
+  }
+
   @Override
   protected void runConvolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
     y.copyFrom(compute(plan.spec(), weights.denseArray(), weights.biasArray(), x.toArray(),

@@ -223,10 +223,11 @@ public final class ForwardPass implements AutoCloseable {
   private Context enter() {
     Thread me = Thread.currentThread();
     Context c;
-    List<Context> ended = new ArrayList<>();
+    List<Context> ended = List.of();
     synchronized (contexts) {
       c = contexts.get(me);
       if (c == null) {
+        ended = new ArrayList<>();
         // A new thread: free what threads that have ended left behind.
         for (Iterator<Map.Entry<Thread, Context>> it = contexts.entrySet().iterator();
             it.hasNext(); ) {
