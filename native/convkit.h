@@ -93,6 +93,86 @@ void ck_layer_norm(int isa, const float* x, int C, int HW, const float* gamma, c
 /* y[p*HW + i] = x[p*HW + i] * s[p] for planes p in [p0, p1); y may be x. */
 void ck_scale_channels(int isa, const float* x, const float* s, float* y, int HW, int p0, int p1);
 
+/* ==== CPU engine v2: NHWC kernels ==========================================================
+ * Activations in NHWC (channels innermost, contiguous), weights packed once per layer. The
+ * geometry of one call is one array g[CK_G_COUNT] of 64-bit values, validated in Java
+ * (ck_conv_geom unpacks it); every index a kernel forms is computed in 64 bits. Parallel
+ * kernels run tasks [t0, t1) of the count their _tasks function gives; the Java pool splits
+ * that range across threads, and each thread passes its own scratch of the _scratch_floats
+ * size. _variant names the micro-kernel the call runs (op, layout, tile, ISA) for the engine's
+ * verbose mode. */
+enum {
+  CK_G_N, CK_G_C, CK_G_H, CK_G_W, /* input: batch, channels, height, width */
+  CK_G_K, CK_G_OH, CK_G_OW,       /* output channels, height, width */
+  CK_G_R, CK_G_S,                 /* kernel (or pooling window) height, width */
+  CK_G_SH, CK_G_SW,               /* stride */
+  CK_G_PT, CK_G_PL, CK_G_PB, CK_G_PR, /* padding top, left, bottom, right */
+  CK_G_DH, CK_G_DW,               /* dilation */
+  CK_G_COUNT
+};
+typedef struct ck_conv_geom {
+  long long n, c, h, w, k, oh, ow, r, s, sh, sw, pt, pl, pb, pr, dh, dw;
+} ck_conv_geom;
+static inline ck_conv_geom ck_geom(const long long* g) {
+  ck_conv_geom x;
+  x.n = g[CK_G_N]; x.c = g[CK_G_C]; x.h = g[CK_G_H]; x.w = g[CK_G_W];
+  x.k = g[CK_G_K]; x.oh = g[CK_G_OH]; x.ow = g[CK_G_OW];
+  x.r = g[CK_G_R]; x.s = g[CK_G_S]; x.sh = g[CK_G_SH]; x.sw = g[CK_G_SW];
+  x.pt = g[CK_G_PT]; x.pl = g[CK_G_PL]; x.pb = g[CK_G_PB]; x.pr = g[CK_G_PR];
+  x.dh = g[CK_G_DH]; x.dw = g[CK_G_DW];
+  return x;
+}
+
+/* Dense convolution (groups 1), NHWC in [N][H][W][C] and out [N][OH][OW][K]:
+ * out[n][oy][ox][k] = act(bias[k] + res[n][oy][ox][k] + sum_{c,r,s} in[n][iy][ix][c] * w[k][c][r][s])
+ * with iy = oy*sh - pt + r*dh, ix = ox*sw - pl + s*dw; taps in the padding contribute nothing.
+ * bias and res may be NULL (res has out's shape; it may not be out). w is PyTorch's [K][C][R][S],
+ * packed by ck_conv_nhwc_pack into ck_conv_nhwc_packed_floats(g) floats. */
+long long ck_conv_nhwc_packed_floats(const long long* g);
+void ck_conv_nhwc_pack(const long long* g, const float* w, float* packed);
+long long ck_conv_nhwc_tasks(const long long* g);
+long long ck_conv_nhwc_scratch_floats(const long long* g);
+const char* ck_conv_nhwc_variant(int isa, const long long* g);
+void ck_conv_nhwc(int isa, const long long* g, const float* in, const float* packed,
+                  const float* bias, const float* res, float* out, int act, long long t0,
+                  long long t1, float* scratch);
+
+/* Depthwise convolution, multiplier 1 (groups = C = K), NHWC in and out:
+ * out[n][oy][ox][c] = act(bias[c] + sum_{r,s} in[n][iy][ix][c] * w[c][0][r][s]), iy, ix as above.
+ * w is PyTorch's [C][1][R][S], packed by ck_dw_nhwc_pack. */
+long long ck_dw_nhwc_packed_floats(const long long* g);
+void ck_dw_nhwc_pack(const long long* g, const float* w, float* packed);
+long long ck_dw_nhwc_tasks(const long long* g);
+long long ck_dw_nhwc_scratch_floats(const long long* g);
+const char* ck_dw_nhwc_variant(int isa, const long long* g);
+void ck_dw_nhwc(int isa, const long long* g, const float* in, const float* packed,
+                const float* bias, float* out, int act, long long t0, long long t1, float* scratch);
+
+/* Max (avg = 0) or average (avg = 1) pooling, NHWC in [N][H][W][C] and out [N][OH][OW][C]
+ * (g's K equals C; R x S is the window; a global pool passes H x W). The semantics are
+ * ck_pool's exactly: MAX ignores padded positions and propagates NaN; AVG divides by the window
+ * clipped to the padded input [-pt, H+pb) x [-pl, W+pr) and, unless count_pad, to the input. */
+long long ck_pool_nhwc_tasks(const long long* g);
+void ck_pool_nhwc(int isa, const long long* g, int avg, int count_pad, const float* in,
+                  float* out, long long t0, long long t1);
+
+/* Reorder between NCHW and NHWC, P = H*W pixels per image: to_nhwc = 1 gives
+ * out[n][p][c] = in[n][c][p], to_nhwc = 0 the inverse. out != in. */
+long long ck_reorder_tasks(long long N, long long C, long long P);
+void ck_reorder(int isa, const float* in, long long N, long long C, long long P, float* out,
+                int to_nhwc, long long t0, long long t1);
+
+/* NHWC channel ops on pixels q in [q0, q1) of N*P pixels (P per image):
+ * scale: y[q][c] = x[q][c] * s[q / P][c] (y may be x);
+ * layer norm: over each pixel's C channels, as ck_layer_norm (y may be x);
+ * copy: y[q][off + c] = x[q][c] for c < Ci, y having Co channels per pixel (a concat's slice). */
+void ck_scale_channels_nhwc(int isa, const float* x, const float* s, float* y, long long C,
+                            long long P, long long q0, long long q1);
+void ck_layer_norm_nhwc(int isa, const float* x, long long C, const float* gamma,
+                        const float* beta, float eps, float* y, long long q0, long long q1);
+void ck_copy_channels_nhwc(const float* x, long long Ci, float* y, long long Co, long long off,
+                           long long q0, long long q1);
+
 #ifdef __cplusplus
 }
 #endif

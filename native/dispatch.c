@@ -46,3 +46,47 @@ void ck_layer_norm(int isa, const float* x, int C, int HW, const float* gamma, c
 void ck_scale_channels(int isa, const float* x, const float* s, float* y, int HW, int p0, int p1) {
   (isa == 1 ? ck_scale_channels_avx2 : ck_scale_channels_portable)(x, s, y, HW, p0, p1);
 }
+
+/* CPU engine v2 (NHWC). */
+const char* ck_conv_nhwc_variant(int isa, const long long* g) {
+  return (isa == 1 ? ck_conv_nhwc_variant_avx2 : ck_conv_nhwc_variant_portable)(g);
+}
+
+void ck_conv_nhwc(int isa, const long long* g, const float* in, const float* packed,
+                  const float* bias, const float* res, float* out, int act, long long t0,
+                  long long t1, float* scratch) {
+  (isa == 1 ? ck_conv_nhwc_avx2 : ck_conv_nhwc_portable)(g, in, packed, bias, res, out, act, t0,
+                                                         t1, scratch);
+}
+
+const char* ck_dw_nhwc_variant(int isa, const long long* g) {
+  return (isa == 1 ? ck_dw_nhwc_variant_avx2 : ck_dw_nhwc_variant_portable)(g);
+}
+
+void ck_dw_nhwc(int isa, const long long* g, const float* in, const float* packed,
+                const float* bias, float* out, int act, long long t0, long long t1, float* scratch) {
+  (isa == 1 ? ck_dw_nhwc_avx2 : ck_dw_nhwc_portable)(g, in, packed, bias, out, act, t0, t1,
+                                                     scratch);
+}
+
+void ck_pool_nhwc(int isa, const long long* g, int avg, int count_pad, const float* in,
+                  float* out, long long t0, long long t1) {
+  (isa == 1 ? ck_pool_nhwc_avx2 : ck_pool_nhwc_portable)(g, avg, count_pad, in, out, t0, t1);
+}
+
+void ck_reorder(int isa, const float* in, long long N, long long C, long long P, float* out,
+                int to_nhwc, long long t0, long long t1) {
+  (isa == 1 ? ck_reorder_avx2 : ck_reorder_portable)(in, N, C, P, out, to_nhwc, t0, t1);
+}
+
+void ck_scale_channels_nhwc(int isa, const float* x, const float* s, float* y, long long C,
+                            long long P, long long q0, long long q1) {
+  (isa == 1 ? ck_scale_channels_nhwc_avx2 : ck_scale_channels_nhwc_portable)(x, s, y, C, P, q0,
+                                                                             q1);
+}
+
+void ck_layer_norm_nhwc(int isa, const float* x, long long C, const float* gamma,
+                        const float* beta, float eps, float* y, long long q0, long long q1) {
+  (isa == 1 ? ck_layer_norm_nhwc_avx2 : ck_layer_norm_nhwc_portable)(x, C, gamma, beta, eps, y,
+                                                                     q0, q1);
+}

@@ -11,5 +11,9 @@
 #include "kernels/pool.inc"
 #include "kernels/add.inc"
 #include "kernels/norm.inc"
+#include "kernels/conv_nhwc.inc"
+#include "kernels/dw_nhwc.inc"
+#include "kernels/pool_nhwc.inc"
+#include "kernels/nhwc_ops.inc"
 #include "kernels/vec8_undef.h"
 #pragma GCC pop_options

@@ -7,4 +7,8 @@
 #include "kernels/pool.inc"
 #include "kernels/add.inc"
 #include "kernels/norm.inc"
+#include "kernels/conv_nhwc.inc"
+#include "kernels/dw_nhwc.inc"
+#include "kernels/pool_nhwc.inc"
+#include "kernels/nhwc_ops.inc"
 #include "kernels/vec8_undef.h"

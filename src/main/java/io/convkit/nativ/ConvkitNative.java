@@ -3,6 +3,7 @@ package io.convkit.nativ;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Platform;
 
@@ -15,7 +16,7 @@ import org.bytedeco.javacpp.annotation.Platform;
  * engines call in here.
  */
 @Platform(
-    include = {"convkit.h", "common.c", "isa_portable.c", "isa_avx2.c", "dispatch.c"},
+    include = {"convkit.h", "common.c", "conv_nhwc.c", "nhwc_ops.c", "isa_portable.c", "isa_avx2.c", "dispatch.c"},
     compiler = "cpp11")
 public final class ConvkitNative {
   static {
@@ -83,4 +84,55 @@ public final class ConvkitNative {
 
   public static native void ck_scale_channels(int isa, @Const FloatPointer x,
       @Const FloatPointer s, FloatPointer y, int HW, int p0, int p1);
+  // ---- CPU engine v2: NHWC kernels. g is the geometry, CK_G_COUNT values (see ConvGeometry).
+
+  public static native long ck_conv_nhwc_packed_floats(@Cast("const long long*") long[] g);
+
+  public static native void ck_conv_nhwc_pack(@Cast("const long long*") long[] g,
+      @Const FloatPointer w, FloatPointer packed);
+
+  public static native long ck_conv_nhwc_tasks(@Cast("const long long*") long[] g);
+
+  public static native long ck_conv_nhwc_scratch_floats(@Cast("const long long*") long[] g);
+
+  public static native String ck_conv_nhwc_variant(int isa, @Cast("const long long*") long[] g);
+
+  public static native void ck_conv_nhwc(int isa, @Cast("const long long*") long[] g,
+      @Const FloatPointer in, @Const FloatPointer packed, @Const FloatPointer bias,
+      @Const FloatPointer res, FloatPointer out, int act, long t0, long t1, FloatPointer scratch);
+
+  public static native long ck_dw_nhwc_packed_floats(@Cast("const long long*") long[] g);
+
+  public static native void ck_dw_nhwc_pack(@Cast("const long long*") long[] g,
+      @Const FloatPointer w, FloatPointer packed);
+
+  public static native long ck_dw_nhwc_tasks(@Cast("const long long*") long[] g);
+
+  public static native long ck_dw_nhwc_scratch_floats(@Cast("const long long*") long[] g);
+
+  public static native String ck_dw_nhwc_variant(int isa, @Cast("const long long*") long[] g);
+
+  public static native void ck_dw_nhwc(int isa, @Cast("const long long*") long[] g,
+      @Const FloatPointer in, @Const FloatPointer packed, @Const FloatPointer bias,
+      FloatPointer out, int act, long t0, long t1, FloatPointer scratch);
+
+  public static native long ck_pool_nhwc_tasks(@Cast("const long long*") long[] g);
+
+  public static native void ck_pool_nhwc(int isa, @Cast("const long long*") long[] g, int avg,
+      int countPad, @Const FloatPointer in, FloatPointer out, long t0, long t1);
+
+  public static native long ck_reorder_tasks(long n, long c, long p);
+
+  public static native void ck_reorder(int isa, @Const FloatPointer in, long n, long c, long p,
+      FloatPointer out, int toNhwc, long t0, long t1);
+
+  public static native void ck_scale_channels_nhwc(int isa, @Const FloatPointer x,
+      @Const FloatPointer s, FloatPointer y, long c, long p, long q0, long q1);
+
+  public static native void ck_layer_norm_nhwc(int isa, @Const FloatPointer x, long c,
+      @Const FloatPointer gamma, @Const FloatPointer beta, float eps, FloatPointer y, long q0,
+      long q1);
+
+  public static native void ck_copy_channels_nhwc(@Const FloatPointer x, long ci, FloatPointer y,
+      long co, long off, long q0, long q1);
 }
