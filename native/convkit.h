@@ -173,6 +173,9 @@ void ck_layer_norm_nhwc(int isa, const float* x, long long C, const float* gamma
 void ck_copy_channels_nhwc(const float* x, long long Ci, float* y, long long Co, long long off,
                            long long q0, long long q1);
 
+/* The benchmarks' FMA peak: iters steps of 12 independent 8-lane FMA chains (192 FLOP each). */
+float ck_fma_burn(int isa, long long iters);
+
 #ifdef __cplusplus
 }
 #endif

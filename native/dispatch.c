@@ -90,3 +90,7 @@ void ck_layer_norm_nhwc(int isa, const float* x, long long C, const float* gamma
   (isa == 1 ? ck_layer_norm_nhwc_avx2 : ck_layer_norm_nhwc_portable)(x, C, gamma, beta, eps, y,
                                                                      q0, q1);
 }
+
+float ck_fma_burn(int isa, long long iters) {
+  return (isa == 1 ? ck_fma_burn_avx2 : ck_fma_burn_portable)(iters);
+}

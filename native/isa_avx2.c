@@ -15,5 +15,6 @@
 #include "kernels/dw_nhwc.inc"
 #include "kernels/pool_nhwc.inc"
 #include "kernels/nhwc_ops.inc"
+#include "kernels/fma_peak.inc"
 #include "kernels/vec8_undef.h"
 #pragma GCC pop_options

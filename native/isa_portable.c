@@ -11,4 +11,5 @@
 #include "kernels/dw_nhwc.inc"
 #include "kernels/pool_nhwc.inc"
 #include "kernels/nhwc_ops.inc"
+#include "kernels/fma_peak.inc"
 #include "kernels/vec8_undef.h"

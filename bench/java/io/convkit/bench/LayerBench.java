@@ -10,6 +10,8 @@ import io.convkit.engine.cpu.Blas;
 import io.convkit.engine.opencl.DeviceType;
 import io.convkit.engine.opencl.OpenClEngine;
 import io.convkit.nn.Conv2d;
+import io.convkit.tensor.Device;
+import io.convkit.tensor.Layout;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.tensor.Views;
@@ -72,13 +74,19 @@ public final class LayerBench {
     };
   }
 
-  /** Our CPU engine through {@link Conv2d#forwardInto} into a preallocated output. */
+  /**
+   * Our CPU engine through {@link Conv2d#forwardInto} into a preallocated output, in the layout a
+   * forward pass would give the layer on this engine (NHWC where one of the engine's NHWC
+   * implementations fits, else NCHW); the input and output stay in it between calls, as between
+   * a network's layers.
+   */
   public static final class Convkit implements Subject {
     private final Engine engine;
     private final Conv2d conv;
     private final Tensor x;
     private final Tensor y;
     private final ConvPlan plan;
+    private final Layout layout;
 
     public Convkit(Layer layer, int threads) {
       ConvSpec spec = layer.spec();
@@ -88,10 +96,12 @@ public final class LayerBench {
       try {
         e = Engines.cpu(threads);
         c = new Conv2d(spec, weights(layer), bias(layer));
-        in = Tensor.zeros(layer.input());
-        in.copyFrom(input(layer));
         this.plan = c.plan(layer.input());
-        this.y = Tensor.zeros(plan.output());
+        this.layout = e.preferredLayout() == Layout.NHWC && e.runsNhwc(plan) ? Layout.NHWC
+            : Layout.NCHW;
+        in = Tensor.allocate(layer.input(), Device.HOST, layout);
+        in.copyFrom(input(layer));
+        this.y = Tensor.allocate(plan.output(), Device.HOST, layout);
       } catch (RuntimeException | Error ex) {
         closeQuietly(in);
         closeQuietly(c);
@@ -121,9 +131,10 @@ public final class LayerBench {
       return y.toArray();
     }
 
+    /** What the engine runs, e.g. "nhwc_dense (f32_conv_nhwc_6x16_avx2)". */
     @Override
     public String implementation() {
-      return plan.algorithm() + " (" + plan.kernel() + ")";
+      return engine.implementation(plan, layout);
     }
 
     @Override
@@ -477,6 +488,54 @@ public final class LayerBench {
   }
 
   /**
+   * The machine's FMA peak at {@code threads}, in GFLOP/s: each of {@code threads} threads runs
+   * 12 independent AVX2 FMA chains (native/kernels/fma_peak.inc) for about 0.2 s, all started
+   * together; the best of 5 rounds (a busy neighbour only ever lowers it). What the issue's
+   * "percent of the FMA peak measured in the same run" is of. NaN without AVX2.
+   */
+  public static double fmaPeak(int threads) {
+    if (!io.convkit.engine.cpu.Isa.AVX2.supported()) {
+      return Double.NaN;
+    }
+    io.convkit.nativ.ConvkitNative.load();
+    long iters = 5_000_000L; // 12 x 16 FLOP each: ~1 GFLOP per thread, ~10 ms at peak
+    io.convkit.nativ.ConvkitNative.ck_fma_burn(1, iters); // warm-up, clocks up
+    long rounds = 20; // ~0.2 s per round at peak
+    double best = 0;
+    for (int round = 0; round < 5; round++) {
+      java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+      Thread[] ts = new Thread[threads];
+      float[] sink = new float[threads];
+      long t0 = System.nanoTime();
+      for (int i = 0; i < threads; i++) {
+        int me = i;
+        ts[i] = new Thread(() -> {
+          try {
+            start.await();
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+          for (long r = 0; r < rounds; r++) {
+            sink[me] += io.convkit.nativ.ConvkitNative.ck_fma_burn(1, iters);
+          }
+        });
+        ts[i].start();
+      }
+      for (Thread t : ts) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return Double.NaN;
+        }
+      }
+      double s = (System.nanoTime() - t0) / 1e9;
+      best = Math.max(best, threads * rounds * iters * 192.0 / s / 1e9);
+    }
+    return best;
+  }
+
+  /**
    * The machine's sgemm peak at {@code threads}: OpenBLAS sgemm at M = N = K = {@code size}, the
    * median of several calls after a warm-up, in GFLOP/s.
    */
@@ -593,8 +652,10 @@ public final class LayerBench {
 
     if (which.contains(CONVKIT)) {
       try (Convkit s = new Convkit(layer, threads)) {
-        algorithm = s.plan().algorithm().toString();
-        kernel = s.plan().kernel();
+        String what = s.implementation(); // "name (kernel)"
+        int paren = what.indexOf(" (");
+        algorithm = paren < 0 ? what : what.substring(0, paren);
+        kernel = paren < 0 ? "" : what.substring(paren + 2, what.length() - 1);
         ours = time(s::call, budget).medianMs();
         if (check) {
           ourOut = s.output();

@@ -2,6 +2,9 @@ package io.convkit.conv;
 
 import io.convkit.tensor.Lifetime;
 import io.convkit.tensor.Tensor;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 
@@ -26,6 +29,8 @@ public final class ConvWeights implements AutoCloseable {
   private IntPointer sparseRow;
   private FloatPointer sparseWeight;
   private final Lifetime lifetime;
+  // Engine-specific forms of these weights (packed for a kernel), made once, freed with them.
+  private final Map<String, AutoCloseable> derived = new HashMap<>();
 
   public ConvWeights(ConvSpec spec, float[] weights, float[] bias) {
     this.spec = spec;
@@ -77,8 +82,10 @@ public final class ConvWeights implements AutoCloseable {
     IntPointer start = sparseStart;
     IntPointer row = sparseRow;
     FloatPointer sw = sparseWeight;
+    Map<String, AutoCloseable> derived = this.derived;
     // Frees exactly what was allocated here, without referring to this object.
     this.lifetime = new Lifetime("weights of " + name, () -> {
+      closeDerived(derived);
       w.close();
       if (b != null) {
         b.close();
@@ -89,6 +96,39 @@ public final class ConvWeights implements AutoCloseable {
         sw.close();
       }
     });
+  }
+
+  /**
+   * The form of these weights that {@code key} names (an engine's packed copy for one kernel),
+   * made by {@code make} on first use and freed when these weights are (after {@link #close()}
+   * and the last call using them). Call it while holding a use of {@link #lifetime()}.
+   */
+  public <T extends AutoCloseable> T derived(String key, Supplier<T> make) {
+    synchronized (derived) {
+      if (lifetime.isClosed()) {
+        throw new IllegalStateException("weights of " + spec.name() + " are closed");
+      }
+      @SuppressWarnings("unchecked")
+      T t = (T) derived.get(key);
+      if (t == null) {
+        t = make.get();
+        derived.put(key, t);
+      }
+      return t;
+    }
+  }
+
+  private static void closeDerived(Map<String, AutoCloseable> derived) {
+    synchronized (derived) {
+      for (AutoCloseable c : derived.values()) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          throw new IllegalStateException("freeing packed weights: " + e.getMessage(), e);
+        }
+      }
+      derived.clear();
+    }
   }
 
   /**

@@ -4,6 +4,7 @@ import io.convkit.conv.Activation;
 import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvWeights;
 import io.convkit.pool.PoolSpec;
+import io.convkit.tensor.Layout;
 import io.convkit.tensor.Tensor;
 import io.convkit.tensor.Uses;
 import java.util.List;
@@ -28,6 +29,13 @@ public abstract class AbstractEngine implements Engine {
           + " is null");
     }
     Engine.checkCall(plan, weights, x, y);
+    Layout l = common(plan.spec().name(), x, y);
+    if (l == Layout.NHWC && !runsNhwc(plan)) {
+      throw new IllegalArgumentException(plan.spec().name() + ": " + name() + " runs this "
+          + "convolution in NCHW only, got NHWC tensors; reorder them");
+    }
+    x = as(x, l);
+    y = as(y, l);
     try (Uses u = Uses.begin(plan.spec().name()).hold("weights", weights.lifetime())
         .read("input", x).write("output", y)) {
       // The im2col and direct kernels multiply padded zeros, so a non-finite weight would give
@@ -44,6 +52,9 @@ public abstract class AbstractEngine implements Engine {
   @Override
   public final void pool(PoolSpec spec, Tensor x, Tensor y) {
     Engine.checkPool(spec, x, y);
+    Layout l = layout(spec.name(), Op.POOL, x, y);
+    x = as(x, l);
+    y = as(y, l);
     try (Uses u = Uses.begin(spec.name()).read("input", x).write("output", y)) {
       runPool(spec, x, y);
     }
@@ -52,6 +63,10 @@ public abstract class AbstractEngine implements Engine {
   @Override
   public final void add(Tensor a, Tensor b, Tensor y, Activation act) {
     Engine.checkAdd(a, b, y, act);
+    Layout l = layout("add", Op.ADD, a, b, y);
+    a = as(a, l);
+    b = as(b, l);
+    y = as(y, l);
     try (Uses u = Uses.begin("add").read("first input", a).read("second input", b)
         .write("output", y)) {
       runAdd(a, b, y, act);
@@ -61,6 +76,9 @@ public abstract class AbstractEngine implements Engine {
   @Override
   public final void lrn(LrnSpec spec, Tensor x, Tensor y) {
     Engine.checkLrn(spec, x, y);
+    Layout l = layout("lrn", Op.LRN, x, y);
+    x = as(x, l);
+    y = as(y, l);
     try (Uses u = Uses.begin("lrn").read("input", x).write("output", y)) {
       runLrn(spec, x, y);
     }
@@ -69,6 +87,9 @@ public abstract class AbstractEngine implements Engine {
   @Override
   public final void layerNorm(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor y) {
     Engine.checkLayerNorm(x, gamma, beta, eps, y);
+    Layout l = layout("layernorm", Op.LAYER_NORM, x, y);
+    x = as(x, l);
+    y = as(y, l);
     try (Uses u = Uses.begin("layernorm").read("input", x).read("gamma", gamma)
         .read("beta", beta).write("output", y)) {
       runLayerNorm(x, gamma, beta, eps, y);
@@ -79,6 +100,11 @@ public abstract class AbstractEngine implements Engine {
   public final void concat(List<Tensor> xs, Tensor y) {
     Engine.checkConcat(xs, y);
     List<Tensor> inputs = List.copyOf(xs); // the list the checks passed is the list that runs
+    Tensor[] all = inputs.toArray(new Tensor[inputs.size() + 1]);
+    all[inputs.size()] = y;
+    Layout l = layout("concat", Op.CONCAT, all);
+    inputs = inputs.stream().map(t -> as(t, l)).toList();
+    y = as(y, l);
     try (Uses u = Uses.begin("concat")) {
       for (int i = 0; i < inputs.size(); i++) {
         u.read("input " + i, inputs.get(i));
@@ -91,10 +117,77 @@ public abstract class AbstractEngine implements Engine {
   @Override
   public final void scaleChannels(Tensor x, Tensor s, Tensor y) {
     Engine.checkScaleChannels(x, s, y);
+    Layout l = layout("scale channels", Op.SCALE_CHANNELS, x, y);
+    x = as(x, l);
+    y = as(y, l);
     try (Uses u = Uses.begin("scale channels").read("input", x).read("scale", s)
         .write("output", y)) {
       runScaleChannels(x, s, y);
     }
+  }
+
+  @Override
+  public final void reorder(Tensor x, Tensor y) {
+    Engine.checkReorder(x, y);
+    try (Uses u = Uses.begin("reorder").read("input", x).write("output", y)) {
+      if (Layout.sameMemory(x.shape(), x.layout(), y.layout())) {
+        copy(x, y);
+      } else {
+        runReorder(x, y);
+      }
+    }
+  }
+
+  /**
+   * The layout a call on {@code ts} runs in: theirs, where they agree (a tensor with one pixel or
+   * one channel agrees with either); else an {@link IllegalArgumentException} naming both.
+   */
+  private static Layout common(String op, Tensor... ts) {
+    Layout l = null;
+    Tensor first = null;
+    for (Tensor t : ts) {
+      if (t == null || Layout.sameMemory(t.shape(), t.layout(), t.layout() == Layout.NCHW
+          ? Layout.NHWC : Layout.NCHW)) {
+        continue;
+      }
+      if (l == null) {
+        l = t.layout();
+        first = t;
+      } else if (t.layout() != l) {
+        throw new IllegalArgumentException(op + ": tensors in different layouts, " + first
+            + " and " + t + "; reorder one of them");
+      }
+    }
+    return l == null ? Layout.NCHW : l;
+  }
+
+  /** {@link #common}, and refused unless this engine runs {@code op} in that layout. */
+  private Layout layout(String name, Op op, Tensor... ts) {
+    Layout l = common(name, ts);
+    if (l == Layout.NHWC && !runsNhwc(op)) {
+      throw new IllegalArgumentException(name + ": " + name() + " runs it in NCHW only, got "
+          + "NHWC tensors; reorder them");
+    }
+    return l;
+  }
+
+  private static Tensor as(Tensor t, Layout l) {
+    return t == null || t.layout() == l ? t : t.asLayout(l);
+  }
+
+  /** {@link #reorder} between layouts that order the elements the same way: a plain copy. */
+  protected void copy(Tensor x, Tensor y) {
+    float[] raw = new float[x.elements()];
+    x.copyRawTo(raw);
+    y.copyRawFrom(raw);
+  }
+
+  /**
+   * {@link #reorder}, on checked arguments held for the call, between layouts that differ. This
+   * default goes through host arrays; engines with their own kernel override it.
+   */
+  protected void runReorder(Tensor x, Tensor y) {
+    y.copyFrom(x.toArray());
   }
 
   /**

@@ -5,6 +5,7 @@ import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvWeights;
 import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.Device;
+import io.convkit.tensor.Layout;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import java.util.List;
@@ -82,6 +83,44 @@ public interface Engine extends Device, AutoCloseable {
    */
   void scaleChannels(Tensor x, Tensor s, Tensor y);
 
+  /**
+   * Copies {@code x} into {@code y}: one shape, any two layouts ({@link Layout}), different
+   * memory. The forward pass calls it where a value's layout differs from what its consumer runs
+   * in.
+   */
+  void reorder(Tensor x, Tensor y);
+
+  /** The engine ops besides convolution whose layout an engine declares. */
+  enum Op {
+    POOL, ADD, LRN, LAYER_NORM, CONCAT, SCALE_CHANNELS
+  }
+
+  /**
+   * The layout a forward pass keeps activations in on this engine where every op involved runs
+   * in it ({@link #runsNhwc}); NCHW unless the engine says otherwise.
+   */
+  default Layout preferredLayout() {
+    return Layout.NCHW;
+  }
+
+  /** True when this engine runs {@code plan} on NHWC tensors (every engine runs NCHW). */
+  default boolean runsNhwc(ConvPlan plan) {
+    return false;
+  }
+
+  /** True when this engine runs {@code op} on NHWC tensors (every engine runs NCHW). */
+  default boolean runsNhwc(Op op) {
+    return false;
+  }
+
+  /**
+   * What this engine runs {@code plan} with in {@code layout}, for logs and reports (oneDNN's
+   * verbose mode): the implementation's name and its micro-kernel where it has one.
+   */
+  default String implementation(ConvPlan plan, Layout layout) {
+    return plan.algorithm().toString();
+  }
+
   /** Waits until all work queued on this engine is done (calls may return before it is). */
   default void finish() {}
 
@@ -117,6 +156,20 @@ public interface Engine extends Device, AutoCloseable {
     if (!a.shape().equals(b.shape()) || !a.shape().equals(y.shape())) {
       throw new IllegalArgumentException("add: shapes differ: " + a.shape() + " + " + b.shape()
           + " -> " + y.shape());
+    }
+  }
+
+  /** The checks every engine makes before a reorder touches memory. */
+  static void checkReorder(Tensor x, Tensor y) {
+    checkPresent("reorder", "input", x);
+    checkPresent("reorder", "output", y);
+    if (!x.shape().equals(y.shape())) {
+      throw new IllegalArgumentException("reorder: the output must have the input's shape "
+          + x.shape() + ", got " + y.shape());
+    }
+    if (x.sameMemory(y)) {
+      throw new IllegalArgumentException("reorder: input and output must be different tensors "
+          + "sharing no memory");
     }
   }
 

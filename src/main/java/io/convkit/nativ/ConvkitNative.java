@@ -135,4 +135,7 @@ public final class ConvkitNative {
 
   public static native void ck_copy_channels_nhwc(@Const FloatPointer x, long ci, FloatPointer y,
       long co, long off, long q0, long q1);
+
+  /** The benchmarks' FMA peak loop (see native/kernels/fma_peak.inc). */
+  public static native float ck_fma_burn(int isa, long iters);
 }

@@ -6,6 +6,7 @@ import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
 import io.convkit.conv.Planner;
 import io.convkit.engine.Engine;
+import io.convkit.tensor.Layout;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 
@@ -66,7 +67,24 @@ public final class Conv2d implements AutoCloseable {
    */
   public Tensor forward(Tensor x, Engine engine, Algorithm forced) {
     ConvPlan p = plan(x.shape(), forced);
-    Tensor y = Tensor.allocate(p.output(), x.device());
+    if (x.layout() != Layout.NCHW && !Layout.sameMemory(x.shape(), x.layout(), Layout.NCHW)
+        && !engine.runsNhwc(p)) {
+      // This engine runs the conv in NCHW only: reorder around it; the output keeps x's layout.
+      try (Tensor xn = Tensor.allocate(x.shape(), x.device(), Layout.NCHW)) {
+        engine.reorder(x, xn);
+        try (Tensor yn = forward(xn, engine, forced)) {
+          Tensor y = Tensor.allocate(p.output(), x.device(), x.layout());
+          try {
+            engine.reorder(yn, y);
+            return y;
+          } catch (RuntimeException | Error e) {
+            y.close();
+            throw e;
+          }
+        }
+      }
+    }
+    Tensor y = Tensor.allocate(p.output(), x.device(), x.layout());
     try {
       engine.convolve(p, weights, x, y);
       return y;

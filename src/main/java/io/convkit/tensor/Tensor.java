@@ -41,13 +41,24 @@ public final class Tensor implements AutoCloseable {
   private volatile boolean closed;
 
   private Tensor(Shape shape, Device device) {
+    this(shape, device, Layout.NCHW);
+  }
+
+  private Tensor(Shape shape, Device device, Layout layout) {
+    if (layout == null) {
+      throw new IllegalArgumentException("layout is null");
+    }
+    if (layout != Layout.NCHW && shape.rank() != 4) {
+      throw new IllegalArgumentException("layout " + layout + " needs a rank-4 shape, got "
+          + shape);
+    }
     long n = shape.elements();
     if (n > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("tensor " + shape + " has " + n
           + " elements, more than the " + Integer.MAX_VALUE + " the kernels can index");
     }
     this.shape = shape;
-    this.layout = Layout.NCHW;
+    this.layout = layout;
     this.elements = (int) n;
     this.base = null;
     if (device == null || device.isHost()) {
@@ -69,9 +80,9 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** A view of {@code owner}'s elements under another shape (same count); owns nothing. */
-  private Tensor(Tensor owner, Shape shape) {
+  private Tensor(Tensor owner, Shape shape, Layout layout) {
     this.shape = shape;
-    this.layout = Layout.NCHW;
+    this.layout = layout;
     this.elements = owner.elements;
     this.device = owner.device;
     this.base = owner;
@@ -99,6 +110,36 @@ public final class Tensor implements AutoCloseable {
       throw new IllegalArgumentException("shape is null");
     }
     return new Tensor(shape, device);
+  }
+
+  /**
+   * A tensor on {@code device} whose elements lie in {@code layout} (see {@link Layout}); the
+   * engines' internal buffers. {@link #toArray()} and {@link #copyFrom(float[])} still speak
+   * NCHW.
+   */
+  public static Tensor allocate(Shape shape, Device device, Layout layout) {
+    if (shape == null) {
+      throw new IllegalArgumentException("shape is null");
+    }
+    return new Tensor(shape, device, layout);
+  }
+
+  /**
+   * A host tensor in NHWC holding a copy of {@code data}, which is in NHWC order
+   * ({@code data[((n*H + y)*W + x)*C + c]}); the shape is given as {@code n, c, h, w}.
+   */
+  public static Tensor ofNhwc(float[] data, int n, int c, int h, int w) {
+    if (data == null) {
+      throw new IllegalArgumentException("data is null");
+    }
+    Shape shape = Shape.of(n, c, h, w);
+    if (shape.elements() != data.length) {
+      throw new IllegalArgumentException("shape " + shape + " needs " + shape.elements()
+          + " elements, data has " + data.length);
+    }
+    Tensor t = new Tensor(shape, Device.HOST, Layout.NHWC);
+    t.data.put(data, 0, data.length);
+    return t;
   }
 
   /** A host tensor holding a copy of {@code data}, whose length must equal the product of the dims. */
@@ -148,7 +189,7 @@ public final class Tensor implements AutoCloseable {
     if (target == null) {
       throw new IllegalArgumentException("target device is null");
     }
-    Tensor t = new Tensor(shape, target);
+    Tensor t = new Tensor(shape, target, layout);
     try (Uses u = Uses.begin("to(" + target.name() + ")").read("source", this)) {
       if (isOnHost() && t.isOnHost()) {
         Pointer.memcpy(t.data, data, 4L * elements);
@@ -179,7 +220,27 @@ public final class Tensor implements AutoCloseable {
       throw new IllegalArgumentException("cannot view tensor " + shape + " (" + elements
           + " elements) as " + newShape);
     }
-    return new Tensor(base != null ? base : this, newShape);
+    if (!Layout.sameMemory(shape, layout, Layout.NCHW)) {
+      throw new IllegalArgumentException("cannot reshape " + describe() + " in " + layout
+          + ": its elements are not in NCHW order; reorder it first");
+    }
+    return new Tensor(base != null ? base : this, newShape, Layout.NCHW);
+  }
+
+  /**
+   * This tensor's memory labelled with another layout, where both order it the same way
+   * ({@link Layout#sameMemory}: one pixel or one channel); a view that owns nothing.
+   */
+  public Tensor asLayout(Layout target) {
+    checkOpen();
+    if (target == layout) {
+      return this;
+    }
+    if (!Layout.sameMemory(shape, layout, target)) {
+      throw new IllegalArgumentException("cannot relabel " + describe() + " from " + layout
+          + " to " + target + ": the orders differ; reorder it");
+    }
+    return new Tensor(base != null ? base : this, shape, target);
   }
 
   /** True for a {@link #view(Shape)}. */
@@ -187,8 +248,27 @@ public final class Tensor implements AutoCloseable {
     return base != null;
   }
 
-  /** Copies every element into {@code dst}, whose length must match (no allocation). */
+  /**
+   * Copies every element into {@code dst} in NCHW order, whatever this tensor's layout; the
+   * length must match. (An NHWC tensor is reordered on the way.)
+   */
   public void copyTo(float[] dst) {
+    if (Layout.sameMemory(shape, layout, Layout.NCHW)) {
+      copyRawTo(dst);
+    } else {
+      checkOpen();
+      if (dst == null || dst.length != elements) {
+        throw new IllegalArgumentException("tensor " + shape + " has " + elements
+            + " elements, destination has " + (dst == null ? "none" : String.valueOf(dst.length)));
+      }
+      float[] raw = new float[elements];
+      copyRawTo(raw);
+      System.arraycopy(Layout.convert(raw, shape, layout, Layout.NCHW), 0, dst, 0, elements);
+    }
+  }
+
+  /** Copies every element into {@code dst} in this tensor's own layout. */
+  public void copyRawTo(float[] dst) {
     checkOpen();
     if (dst == null || dst.length != elements) {
       throw new IllegalArgumentException("tensor " + shape + " has " + elements
@@ -211,8 +291,20 @@ public final class Tensor implements AutoCloseable {
     return out;
   }
 
-  /** Overwrites every element from {@code src}, whose length must match. */
+  /**
+   * Overwrites every element from {@code src} in NCHW order, whatever this tensor's layout; the
+   * length must match.
+   */
   public void copyFrom(float[] src) {
+    if (src != null && src.length == elements && !Layout.sameMemory(shape, layout, Layout.NCHW)) {
+      copyRawFrom(Layout.convert(src, shape, Layout.NCHW, layout));
+    } else {
+      copyRawFrom(src);
+    }
+  }
+
+  /** Overwrites every element from {@code src}, which is in this tensor's own layout. */
+  public void copyRawFrom(float[] src) {
     checkOpen();
     if (src == null || src.length != elements) {
       throw new IllegalArgumentException("tensor " + shape + " has " + elements
@@ -301,7 +393,8 @@ public final class Tensor implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "Tensor[" + shape + (isOnHost() ? "" : " on " + device.name())
+    return "Tensor[" + shape + (layout == Layout.NCHW ? "" : " " + layout)
+        + (isOnHost() ? "" : " on " + device.name())
         + (closed ? ", closed]" : "]");
   }
 }

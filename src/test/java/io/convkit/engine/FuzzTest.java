@@ -10,9 +10,12 @@ import io.convkit.conv.ConvSpec;
 import io.convkit.nn.Conv2d;
 import io.convkit.pool.PoolKind;
 import io.convkit.pool.PoolSpec;
+import io.convkit.tensor.Device;
+import io.convkit.tensor.Layout;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.ChildJvm;
+import io.convkit.testing.ConvCheck;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
@@ -102,7 +105,11 @@ class FuzzTest {
     int h = small(r, 12);
     int wd = small(r, 12);
     Algorithm forced = r.nextInt(4) == 0 ? Algorithm.values()[r.nextInt(Algorithm.values().length)] : null;
-    try (Conv2d conv = new Conv2d(spec, w, bias); Tensor x = Tensor.zeros(n, c, h, wd)) {
+    // Half the draws on NHWC tensors: the NHWC implementations, or the reorders around an
+    // engine that runs the draw in NCHW only.
+    Layout layout = r.nextBoolean() ? Layout.NHWC : Layout.NCHW;
+    try (Conv2d conv = new Conv2d(spec, w, bias);
+        Tensor x = Tensor.allocate(Shape.of(n, c, h, wd), Device.HOST, layout)) {
       x.copyFrom(random(r, x.elements()));
       if (r.nextInt(50) == 0) {
         x.close();
@@ -235,13 +242,16 @@ class FuzzTest {
       Algorithm a = Algorithm.values()[r.nextInt(Algorithm.values().length)];
       forced = io.convkit.conv.Planner.misfit(a, spec) == null ? a : null;
     }
-    try (Conv2d conv = new Conv2d(spec, w, b); Tensor t = Tensor.of(x, input.dims());
+    boolean nhwc = r.nextBoolean();
+    try (Conv2d conv = new Conv2d(spec, w, b);
+        Tensor t = nhwc ? ConvCheck.nhwc(x, input.dims()) : Tensor.of(x, input.dims());
         Tensor yc = conv.forward(t, cpu, forced); Tensor yr = conv.forward(t, ref)) {
       float[] got = yc.toArray();
       float[] want = yr.toArray();
       for (int i = 0; i < want.length; i++) {
         if (!(got[i] == want[i])) {
-          fail(spec + " on " + input + (forced == null ? "" : " forced " + forced) + ": output "
+          fail(spec + " on " + input + (nhwc ? " NHWC" : "") + (forced == null ? ""
+              : " forced " + forced) + ": output "
               + i + " is " + got[i] + ", reference " + want[i]);
         }
       }

@@ -7,6 +7,8 @@ import io.convkit.conv.ConvPlan;
 import io.convkit.conv.Planner;
 import io.convkit.engine.Engine;
 import io.convkit.nn.Conv2d;
+import io.convkit.tensor.Layout;
+import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.ConvCases.Case;
 import java.util.List;
@@ -17,6 +19,13 @@ import java.util.List;
  */
 public final class ConvCheck {
   private ConvCheck() {}
+
+  /** An NHWC host tensor holding the NCHW array {@code x} of shape {@code dims}. */
+  public static Tensor nhwc(float[] x, int... dims) {
+    Shape s = Shape.of(dims);
+    return Tensor.ofNhwc(Layout.convert(x, s, Layout.NCHW, Layout.NHWC), s.n(), s.c(), s.h(),
+        s.w());
+  }
 
   public static void check(Case c, Engine reference, List<? extends Engine> engines) {
     float[] w = ConvCases.data(c.seed(), c.spec().hasConnections() ? c.spec().weightCount()
@@ -41,6 +50,23 @@ public final class ConvCheck {
                 expected, y.toArray());
           }
           ran++;
+        }
+      }
+      // Engines with NHWC implementations: the same case on NHWC tensors (toArray gives NCHW).
+      ConvPlan plan = conv.plan(c.input());
+      if (c.input().rank() == 4) {
+        try (Tensor in4 = nhwc(x, c.input().dims())) {
+          for (Engine e : engines) {
+            if (!e.runsNhwc(plan)) {
+              continue;
+            }
+            try (Tensor y = conv.forward(in4, e)) {
+              assertTrue(y.layout() == Layout.NHWC, "output layout " + y.layout());
+              Tolerance.assertClose(c + " in NHWC with " + e.implementation(plan, Layout.NHWC)
+                  + " on " + e.name(), plan, conv.weights(), x, expected, y.toArray());
+            }
+            ran++;
+          }
         }
       }
     }

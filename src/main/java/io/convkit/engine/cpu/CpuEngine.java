@@ -3,6 +3,7 @@ package io.convkit.engine.cpu;
 import static io.convkit.tensor.Views.at;
 
 import io.convkit.conv.Activation;
+import io.convkit.conv.Algorithm;
 import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
@@ -12,6 +13,7 @@ import io.convkit.engine.LrnSpec;
 import io.convkit.nativ.ConvkitNative;
 import io.convkit.pool.PoolKind;
 import io.convkit.pool.PoolSpec;
+import io.convkit.tensor.Layout;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.tensor.Views;
@@ -53,6 +55,8 @@ public final class CpuEngine extends AbstractEngine {
 
   private final int threads;
   private final Isa isa;
+  private final Layout preferred;
+  private final String forced;
   /** Stops the threads and frees the workspace of engines that were never closed. */
   private static final Cleaner CLEANER = Cleaner.create();
 
@@ -91,6 +95,25 @@ public final class CpuEngine extends AbstractEngine {
   }
 
   public CpuEngine(int threads, Isa isa) {
+    this(threads, isa, Layout.NHWC, null);
+  }
+
+  /**
+   * An engine whose forward passes keep activations in {@code preferred} (NHWC runs our own
+   * kernels; NCHW the OpenBLAS-based path of the first engine), and that runs every convolution
+   * with implementation {@code forced} (one of {@link #implementations()}; null: the first that
+   * fits) for tests and benchmarks.
+   */
+  public CpuEngine(int threads, Isa isa, Layout preferred, String forced) {
+    if (preferred == null) {
+      throw new IllegalArgumentException("cpu engine: preferred layout is null");
+    }
+    if (forced != null && !implementations().contains(forced)) {
+      throw new IllegalArgumentException("cpu engine: no implementation named " + forced
+          + "; the implementations are " + implementations());
+    }
+    this.preferred = preferred;
+    this.forced = forced;
     if (threads < 1) {
       throw new IllegalArgumentException("cpu engine: threads must be >= 1, got " + threads);
     }
@@ -114,7 +137,8 @@ public final class CpuEngine extends AbstractEngine {
   @Override
   public String name() {
     return "cpu(" + threads + (threads == 1 ? " thread, " : " threads, ") + isa.name().toLowerCase()
-        + ")";
+        + (preferred == Layout.NHWC ? "" : ", " + preferred.name().toLowerCase())
+        + (forced == null ? "" : ", " + forced) + ")";
   }
 
   @Override
@@ -131,23 +155,196 @@ public final class CpuEngine extends AbstractEngine {
     return 4 * workspace.floats;
   }
 
+  /**
+   * One way this engine runs a convolution. {@link #IMPLEMENTATIONS} lists them in order of
+   * preference; a call runs the first whose {@code misfit} is null (oneDNN's primitive list). A
+   * new kernel is one entry here and its method below.
+   */
+  record ConvImpl(String name, Misfit misfit, Runner runner) {
+    interface Misfit {
+      /** Why the implementation does not fit {@code plan} in {@code layout}; null if it does. */
+      String why(ConvPlan plan, Layout layout);
+    }
+
+    interface Runner {
+      void run(CpuEngine e, Call c);
+    }
+  }
+
+  /** Every convolution implementation of this engine, most preferred first. */
+  static final List<ConvImpl> IMPLEMENTATIONS = List.of(
+      new ConvImpl("nhwc_dense", (p, l) -> l != Layout.NHWC ? "runs NHWC tensors"
+          : p.spec().hasConnections() ? "has a connection table"
+          : p.spec().groups() != 1 ? "grouped (" + p.spec().groups() + " groups)" : null,
+          CpuEngine::nhwcDense),
+      new ConvImpl("nhwc_depthwise", (p, l) -> l != Layout.NHWC ? "runs NHWC tensors"
+          : !depthwiseMultiplier1(p.spec()) ? "not depthwise with one output per channel" : null,
+          CpuEngine::nhwcDepthwise),
+      new ConvImpl("nchw_pointwise_sgemm", (p, l) -> l != Layout.NCHW ? "runs NCHW tensors"
+          : p.algorithm() != Algorithm.POINTWISE_GEMM ? "not 1x1, stride 1, unpadded" : null,
+          CpuEngine::gemmConv),
+      new ConvImpl("nchw_smallm_tiles", (p, l) -> l != Layout.NCHW ? "runs NCHW tensors"
+          : !gemmShaped(p) ? "not an im2col or grouped GEMM"
+          : !p.smallMTiles() ? "more than a few output channels per group" : null,
+          CpuEngine::smallMTiles),
+      new ConvImpl("nchw_im2col_sgemm", (p, l) -> l != Layout.NCHW ? "runs NCHW tensors"
+          : !gemmShaped(p) ? "not an im2col or grouped GEMM" : null, CpuEngine::gemmConv),
+      new ConvImpl("nchw_depthwise", (p, l) -> l != Layout.NCHW ? "runs NCHW tensors"
+          : p.algorithm() != Algorithm.DEPTHWISE_DIRECT ? "not depthwise" : null,
+          CpuEngine::depthwise),
+      new ConvImpl("nchw_connection_table", (p, l) -> l != Layout.NCHW ? "runs NCHW tensors"
+          : p.algorithm() != Algorithm.CONNECTION_TABLE ? "no connection table" : null,
+          CpuEngine::connectionTable));
+
+  private static boolean gemmShaped(ConvPlan p) {
+    return p.algorithm() == Algorithm.IM2COL_GEMM || p.algorithm() == Algorithm.GROUPED_GEMM;
+  }
+
+  private static boolean depthwiseMultiplier1(ConvSpec s) {
+    return !s.hasConnections() && s.groups() > 1 && s.groups() == s.inChannels()
+        && s.groups() == s.outChannels();
+  }
+
+  /**
+   * The implementation a call on {@code plan} in {@code layout} runs: the forced one if this
+   * engine was made with one (an {@link IllegalArgumentException} with its misfit if it does not
+   * fit), else the first that fits.
+   */
+  ConvImpl choose(ConvPlan plan, Layout layout) {
+    if (forced != null) {
+      for (ConvImpl i : IMPLEMENTATIONS) {
+        if (i.name().equals(forced)) {
+          String why = i.misfit().why(plan, layout);
+          if (why != null) {
+            throw new IllegalArgumentException(plan.spec().name() + ": implementation " + forced
+                + " does not fit: " + why);
+          }
+          return i;
+        }
+      }
+      throw new AssertionError(forced);
+    }
+    for (ConvImpl i : IMPLEMENTATIONS) {
+      if (i.misfit().why(plan, layout) == null) {
+        return i;
+      }
+    }
+    throw new IllegalArgumentException(plan.spec().name() + ": no implementation of " + name()
+        + " fits " + plan.algorithm() + " in " + layout + ": " + misfits(plan, layout));
+  }
+
+  /** Each implementation's reason not to run {@code plan} in {@code layout} (null: it fits). */
+  public static String misfits(ConvPlan plan, Layout layout) {
+    StringBuilder b = new StringBuilder();
+    for (ConvImpl i : IMPLEMENTATIONS) {
+      String why = i.misfit().why(plan, layout);
+      b.append(b.length() == 0 ? "" : "; ").append(i.name()).append(": ")
+          .append(why == null ? "fits" : why);
+    }
+    return b.toString();
+  }
+
+  /** The names of {@link #IMPLEMENTATIONS}, in order. */
+  public static List<String> implementations() {
+    return IMPLEMENTATIONS.stream().map(ConvImpl::name).toList();
+  }
+
+  @Override
+  public Layout preferredLayout() {
+    return preferred;
+  }
+
+  @Override
+  public boolean runsNhwc(ConvPlan plan) {
+    return forced == null ? IMPLEMENTATIONS.stream().anyMatch(i -> i.name().startsWith("nhwc_")
+        && i.misfit().why(plan, Layout.NHWC) == null)
+        : forced.startsWith("nhwc_") && choose(plan, Layout.NHWC) != null;
+  }
+
+  @Override
+  public boolean runsNhwc(Op op) {
+    return op != Op.LRN;
+  }
+
+  @Override
+  public String implementation(ConvPlan plan, Layout layout) {
+    ConvImpl i = choose(plan, layout);
+    String kernel = switch (i.name()) {
+      case "nhwc_dense" -> ConvkitNative.ck_conv_nhwc_variant(isa.code(), ConvGeometry.of(plan));
+      case "nhwc_depthwise" -> ConvkitNative.ck_dw_nhwc_variant(isa.code(), ConvGeometry.of(plan));
+      default -> plan.kernel();
+    };
+    return i.name() + " (" + kernel + ")";
+  }
+
   @Override
   protected synchronized void runConvolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
     checkNotClosed();
     Call c = new Call(plan, weights, x, y);
-    switch (plan.algorithm()) {
-      case POINTWISE_GEMM -> gemmConv(c);
-      case IM2COL_GEMM, GROUPED_GEMM -> {
-        if (plan.smallMTiles()) {
-          smallMTiles(c);
-        } else {
-          gemmConv(c);
-        }
-      }
-      case DEPTHWISE_DIRECT -> depthwise(c);
-      case CONNECTION_TABLE -> connectionTable(c);
-      default -> throw new AssertionError(plan.algorithm());
+    ConvImpl impl = choose(plan, x.layout());
+    long t0 = VERBOSE ? System.nanoTime() : 0;
+    impl.runner().run(this, c);
+    if (VERBOSE) {
+      System.err.printf("convkit_verbose,exec,%s,%s,%s,%s,%s,%.3f ms%n", name(),
+          plan.spec().name(), x.layout(), implementation(plan, x.layout()), plan.input(),
+          (System.nanoTime() - t0) / 1e6);
     }
+  }
+
+  /** System property {@code convkit.verbose=true}: one line per convolution, what ran and how long. */
+  static final boolean VERBOSE = Boolean.getBoolean("convkit.verbose");
+
+  /**
+   * Dense convolution in NHWC (native/kernels/conv_nhwc.inc): weights packed once per layer,
+   * tasks as the kernel numbers them, each worker with its own scratch.
+   */
+  private void nhwcDense(Call c) {
+    long[] g = ConvGeometry.of(c.plan);
+    PackedWeights pw = c.weights.derived("cpu.nhwc_dense." + ConvkitNative.ck_conv_nhwc_packed_floats(g),
+        () -> pack(g, ConvkitNative.ck_conv_nhwc_packed_floats(g), c, true));
+    int tasks = Math.toIntExact(ConvkitNative.ck_conv_nhwc_tasks(g));
+    long per = (ConvkitNative.ck_conv_nhwc_scratch_floats(g) + 15) / 16 * 16;
+    FloatPointer scratch = workspace(per * pool.workers(tasks));
+    pool.parallelFor(tasks, (t0, t1, worker) -> ConvkitNative.ck_conv_nhwc(isa.code(), g, c.x,
+        pw.pointer(), c.bias, null, c.y, c.act, t0, t1, at(scratch, worker * per)));
+  }
+
+  /** Depthwise convolution in NHWC (native/kernels/dw_nhwc.inc), vectorised across channels. */
+  private void nhwcDepthwise(Call c) {
+    long[] g = ConvGeometry.of(c.plan);
+    PackedWeights pw = c.weights.derived("cpu.nhwc_depthwise." + ConvkitNative.ck_dw_nhwc_packed_floats(g),
+        () -> pack(g, ConvkitNative.ck_dw_nhwc_packed_floats(g), c, false));
+    int tasks = Math.toIntExact(ConvkitNative.ck_dw_nhwc_tasks(g));
+    long per = (ConvkitNative.ck_dw_nhwc_scratch_floats(g) + 15) / 16 * 16;
+    FloatPointer scratch = workspace(per * pool.workers(tasks));
+    pool.parallelFor(tasks, (t0, t1, worker) -> ConvkitNative.ck_dw_nhwc(isa.code(), g, c.x,
+        pw.pointer(), c.bias, c.y, c.act, t0, t1, at(scratch, worker * per)));
+  }
+
+  private static PackedWeights pack(long[] g, long floats, Call c, boolean dense) {
+    PackedWeights p = new PackedWeights(floats, "packed weights of " + c.s.name());
+    if (dense) {
+      ConvkitNative.ck_conv_nhwc_pack(g, c.w, p.pointer());
+    } else {
+      ConvkitNative.ck_dw_nhwc_pack(g, c.w, p.pointer());
+    }
+    return p;
+  }
+
+  /**
+   * NCHW to NHWC or back (native/kernels/nhwc_ops.inc), tasks as the kernel numbers them. Other
+   * layout pairs never reach here (AbstractEngine copies same-memory pairs).
+   */
+  @Override
+  protected synchronized void runReorder(Tensor x, Tensor y) {
+    checkNotClosed();
+    Shape s = x.shape();
+    int tasks = Math.toIntExact(ConvkitNative.ck_reorder_tasks(s.n(), s.c(), s.plane()));
+    FloatPointer px = x.pointer();
+    FloatPointer py = y.pointer();
+    int toNhwc = y.layout() == Layout.NHWC ? 1 : 0;
+    pool.parallelFor(tasks, (t0, t1, worker) -> ConvkitNative.ck_reorder(isa.code(), px, s.n(),
+        s.c(), s.plane(), py, toNhwc, t0, t1));
   }
 
   /** The operands of one call, with per-image pointer arithmetic. */
@@ -392,6 +589,17 @@ public final class CpuEngine extends AbstractEngine {
   @Override
   protected synchronized void runPool(PoolSpec spec, Tensor x, Tensor y) {
     checkNotClosed();
+    if (x.layout() == Layout.NHWC) {
+      long[] g = ConvGeometry.of(spec, x.shape(), y.shape());
+      int tasks = Math.toIntExact(ConvkitNative.ck_pool_nhwc_tasks(g));
+      int avgNhwc = spec.kind() == PoolKind.AVG ? 1 : 0;
+      int padNhwc = spec.countPadding() ? 1 : 0;
+      FloatPointer px = x.pointer();
+      FloatPointer py = y.pointer();
+      pool.parallelFor(tasks, (t0, t1, worker) -> ConvkitNative.ck_pool_nhwc(isa.code(), g,
+          avgNhwc, padNhwc, px, py, t0, t1));
+      return;
+    }
     Shape in = x.shape();
     Shape out = y.shape();
     int kh = spec.kernelH(in);
@@ -468,6 +676,16 @@ public final class CpuEngine extends AbstractEngine {
     Shape s = x.shape();
     int c = s.c();
     int hw = s.plane();
+    if (x.layout() == Layout.NHWC) {
+      int pixels = s.n() * hw;
+      FloatPointer px = x.pointer();
+      FloatPointer py = y.pointer();
+      FloatPointer pg = gamma.pointer();
+      FloatPointer pb = beta.pointer();
+      pool.parallelFor(pixels, grain(pixels, c), (q0, q1, worker) ->
+          ConvkitNative.ck_layer_norm_nhwc(isa.code(), px, c, pg, pb, (float) eps, py, q0, q1));
+      return;
+    }
     int tasks = s.n() * ((hw + 7) / 8);
     FloatPointer px = x.pointer();
     FloatPointer py = y.pointer();
@@ -490,6 +708,20 @@ public final class CpuEngine extends AbstractEngine {
     long hw = out.plane();
     long outImage = out.c() * hw;
     FloatPointer py = y.pointer();
+    if (y.layout() == Layout.NHWC) {
+      // Each input fills its channel slice of every output pixel: a strided copy per input.
+      int pixels = Math.toIntExact(out.n() * hw);
+      long off = 0;
+      for (Tensor x : xs) {
+        long ci = x.shape().c();
+        long at = off;
+        FloatPointer px = x.pointer();
+        pool.parallelFor(pixels, grain(pixels, ci), (q0, q1, worker) ->
+            ConvkitNative.ck_copy_channels_nhwc(px, ci, py, out.c(), at, q0, q1));
+        off += ci;
+      }
+      return;
+    }
     long channelsBefore = 0;
     for (Tensor x : xs) {
       long floats = x.shape().c() * hw; // per image
@@ -512,6 +744,13 @@ public final class CpuEngine extends AbstractEngine {
     FloatPointer px = x.pointer();
     FloatPointer ps = s.pointer();
     FloatPointer py = y.pointer();
+    if (x.layout() == Layout.NHWC) {
+      int pixels = shape.n() * hw;
+      int c = shape.c();
+      pool.parallelFor(pixels, grain(pixels, c), (q0, q1, worker) ->
+          ConvkitNative.ck_scale_channels_nhwc(isa.code(), px, ps, py, c, hw, q0, q1));
+      return;
+    }
     pool.parallelFor(planes, grain(planes, hw), (p0, p1, worker) ->
         ConvkitNative.ck_scale_channels(isa.code(), px, ps, py, hw, p0, p1));
   }

@@ -1,6 +1,7 @@
 package io.convkit.nn.forward;
 
 import io.convkit.engine.Engine;
+import io.convkit.tensor.Layout;
 import io.convkit.tensor.Lifetime;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
@@ -62,6 +63,13 @@ public final class ForwardPass implements AutoCloseable {
     int[] slotOf;
     Tensor[] slots = new Tensor[0];
     Tensor outputView;
+    // The layout each step runs in (null: any) and each value's layout, for this input shape.
+    Layout[] mode;
+    Layout[] layoutOf;
+    // Reordered copies of step inputs whose layout differs from the step's: [step][input].
+    Tensor[][] reordered;
+    // The network output reordered to NCHW when the last step runs NHWC.
+    Tensor outputNchw;
     boolean running;
 
     Context() {
@@ -73,6 +81,20 @@ public final class ForwardPass implements AutoCloseable {
     void releaseBuffers() {
       for (Tensor t : slots) {
         t.close();
+      }
+      if (reordered != null) {
+        for (Tensor[] ts : reordered) {
+          for (Tensor t : ts) {
+            if (t != null) {
+              t.close();
+            }
+          }
+        }
+      }
+      reordered = null;
+      if (outputNchw != null) {
+        outputNchw.close();
+        outputNchw = null;
       }
       slots = new Tensor[0];
       input = null;
@@ -170,6 +192,7 @@ public final class ForwardPass implements AutoCloseable {
       }
       Tensor out = value[s.output()];
       long t0 = timed ? System.nanoTime() : 0;
+      in = inLayout(c, i, in);
       s.run(engine, in, out, c.scratch[i]);
       if (timed) {
         engine.finish();
@@ -186,7 +209,82 @@ public final class ForwardPass implements AutoCloseable {
     if (plan.output() == 0) {
       return x;
     }
+    if (c.outputNchw != null) {
+      engine.reorder(value[plan.output()], c.outputNchw);
+    }
     return c.outputView;
+  }
+
+  /**
+   * Step {@code i}'s inputs in the layout it runs in: each input whose memory order differs is
+   * reordered into this context's buffer for it (made on first use, then reused).
+   */
+  private Tensor[] inLayout(Context c, int i, Tensor[] in) {
+    Layout want = c.mode[i];
+    if (want == null) {
+      return in;
+    }
+    Tensor[] out = in;
+    for (int j = 0; j < in.length; j++) {
+      Tensor t = in[j];
+      if (!Layout.sameMemory(t.shape(), t.layout(), want)) {
+        if (out == in) {
+          out = in.clone();
+        }
+        Tensor r = c.reordered[i][j];
+        if (r == null || !r.shape().equals(t.shape())) {
+          if (r != null) {
+            r.close();
+          }
+          r = Tensor.allocate(t.shape(), engine, want);
+          allocations.incrementAndGet();
+          c.reordered[i][j] = r;
+        }
+        engine.reorder(t, r);
+        out[j] = r;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The layout step {@code s} runs in on this engine for these input shapes: the engine's
+   * preferred layout where the engine runs that op in it, else NCHW; null where any layout will
+   * do (host steps read and write NCHW arrays whatever the tensor's layout; an FC on one pixel
+   * sees the same memory either way).
+   */
+  private Layout modeOf(Step s, Shape[] in) {
+    if (s instanceof Step.Host) {
+      return null;
+    }
+    if (s instanceof Step.Fc) {
+      Shape x = in[0];
+      return x.rank() == 4 && (long) x.h() * x.w() > 1 && x.c() > 1 ? Layout.NCHW : null;
+    }
+    if (engine.preferredLayout() != Layout.NHWC || in[0].rank() != 4) {
+      return Layout.NCHW;
+    }
+    boolean nhwc = switch (s.kind()) {
+      case CONV -> engine.runsNhwc(((Step.Conv) s).conv().plan(in[0]));
+      case POOL -> engine.runsNhwc(Engine.Op.POOL);
+      case ADD -> engine.runsNhwc(Engine.Op.ADD);
+      case LRN -> engine.runsNhwc(Engine.Op.LRN);
+      case LAYER_NORM -> engine.runsNhwc(Engine.Op.LAYER_NORM);
+      case CONCAT -> engine.runsNhwc(Engine.Op.CONCAT);
+      case SCALE_CHANNELS -> engine.runsNhwc(Engine.Op.SCALE_CHANNELS);
+      default -> false;
+    };
+    return nhwc ? Layout.NHWC : Layout.NCHW;
+  }
+
+  /** The layout each step runs in, for a report (null: any); valid after a call for that shape. */
+  public List<Layout> stepLayouts(Shape networkInput) {
+    Shape[] sh = plan.shapes(networkInput);
+    List<Layout> l = new ArrayList<>();
+    for (Step s : steps) {
+      l.add(modeOf(s, ForwardPlan.inputShapes(s, sh)));
+    }
+    return l;
   }
 
   /**
@@ -201,7 +299,7 @@ public final class ForwardPass implements AutoCloseable {
         prepare(c, networkInput);
         Step s = steps.get(index);
         Tensor out = c.slots[c.slotOf[s.output()]];
-        s.run(engine, inputs, out, c.scratch[index]);
+        s.run(engine, inLayout(c, index, inputs), out, c.scratch[index]);
         return out;
       } finally {
         c.running = false;
@@ -266,13 +364,28 @@ public final class ForwardPass implements AutoCloseable {
       }
     }
     lastUse[plan.output()] = Integer.MAX_VALUE;
-    int[] slot = new int[n];
-    Arrays.fill(slot, -1);
-    List<Shape> slotShapes = new ArrayList<>();
-    Map<Shape, Deque<Integer>> free = new HashMap<>();
+    Layout[] mode = new Layout[steps.size()];
+    Layout[] layoutOf = new Layout[n];
+    layoutOf[0] = Layout.NCHW; // the caller's input; a step reorders it if need be
     for (int i = 0; i < steps.size(); i++) {
       Step s = steps.get(i);
-      Shape shape = sh[s.output()];
+      mode[i] = modeOf(s, ForwardPlan.inputShapes(s, sh));
+      // A step that runs in any layout writes the engine's preferred one (a host step) or the
+      // one memory order of a single pixel (an FC): NCHW for the latter.
+      layoutOf[s.output()] = mode[i] != null ? mode[i]
+          : s instanceof Step.Host ? engine.preferredLayout() : Layout.NCHW;
+      if (!Layout.sameMemory(sh[s.output()], layoutOf[s.output()], Layout.NCHW)) {
+        continue;
+      }
+      layoutOf[s.output()] = Layout.NCHW; // one pixel or channel: the same memory, one label
+    }
+    int[] slot = new int[n];
+    Arrays.fill(slot, -1);
+    List<SlotKey> slotShapes = new ArrayList<>();
+    Map<SlotKey, Deque<Integer>> free = new HashMap<>();
+    for (int i = 0; i < steps.size(); i++) {
+      Step s = steps.get(i);
+      SlotKey shape = new SlotKey(sh[s.output()], layoutOf[s.output()]);
       Deque<Integer> f = free.get(shape);
       if (f != null && !f.isEmpty()) {
         slot[s.output()] = f.pop();
@@ -284,7 +397,8 @@ public final class ForwardPass implements AutoCloseable {
       // for this step's own output, which must not overwrite its inputs).
       for (int v : s.inputs()) {
         if (v != 0 && lastUse[v] == i && slot[v] >= 0) {
-          free.computeIfAbsent(sh[v], k -> new ArrayDeque<>()).push(slot[v]);
+          free.computeIfAbsent(new SlotKey(sh[v], layoutOf[v]), k -> new ArrayDeque<>())
+              .push(slot[v]);
           lastUse[v] = -2; // freed once even if read twice by this step
         }
       }
@@ -295,7 +409,7 @@ public final class ForwardPass implements AutoCloseable {
     Tensor[] t = new Tensor[slotShapes.size()];
     try {
       for (int i = 0; i < t.length; i++) {
-        t[i] = Tensor.allocate(slotShapes.get(i), engine);
+        t[i] = Tensor.allocate(slotShapes.get(i).shape(), engine, slotShapes.get(i).layout());
         allocations.incrementAndGet();
       }
     } catch (RuntimeException | Error e) {
@@ -310,13 +424,27 @@ public final class ForwardPass implements AutoCloseable {
     c.slotOf = slot;
     c.shapes = sh;
     c.input = in;
+    c.mode = mode;
+    c.layoutOf = layoutOf;
+    c.reordered = new Tensor[steps.size()][];
+    for (int i = 0; i < steps.size(); i++) {
+      c.reordered[i] = new Tensor[steps.get(i).inputCount()];
+    }
     if (plan.output() != 0) {
       Tensor o = c.slots[slot[plan.output()]];
+      if (o.layout() != Layout.NCHW) { // the caller gets NCHW
+        c.outputNchw = Tensor.allocate(o.shape(), engine, Layout.NCHW);
+        allocations.incrementAndGet();
+        o = c.outputNchw;
+      }
       Shape logical = plan.network().shapes(in).get(
           plan.network().nodes().get(plan.network().nodes().size() - 1).name());
       c.outputView = logical.equals(o.shape()) ? o : o.view(logical);
     }
   }
+
+  /** A buffer pool's key: values of one shape and layout share buffers. */
+  private record SlotKey(Shape shape, Layout layout) {}
 
   /** Buffers the calling thread's context holds now (for reports and tests). */
   public int bufferCount() {

@@ -11,6 +11,7 @@ import io.convkit.nn.Network;
 import io.convkit.nn.NetworkBuilder;
 import io.convkit.nn.models.Models;
 import io.convkit.nn.weights.NetworkWeights;
+import io.convkit.tensor.Layout;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.ConvCases;
@@ -41,6 +42,34 @@ class ForwardPassTest {
       assertTrue(pass.bufferCount() < plan.steps().size(), pass.bufferCount() + " buffers for "
           + plan.steps().size() + " steps");
       assertEquals(Shape.of(2, 1000), pass.forward(x).shape());
+    }
+  }
+
+  @Test
+  void theCpuPassKeepsConvsInNhwcAndTheReferenceInNchw() {
+    Network net = Models.create("resnet18");
+    Shape in = Shape.of(1, 3, 64, 64);
+    try (Engine cpu = Engines.cpu(1); Engine ref = Engines.reference();
+        ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, 3));
+        ForwardPass onCpu = new ForwardPass(plan, cpu);
+        ForwardPass onRef = new ForwardPass(plan, ref);
+        Tensor x = Tensor.of(ConvCases.data(1, in.elements()), in.dims())) {
+      List<Step> steps = plan.steps();
+      List<Layout> cpuLayouts = onCpu.stepLayouts(in);
+      List<Layout> refLayouts = onRef.stepLayouts(in);
+      for (int i = 0; i < steps.size(); i++) {
+        Step s = steps.get(i);
+        if (s.kind() == Step.Kind.CONV || s.kind() == Step.Kind.POOL
+            || s.kind() == Step.Kind.ADD) {
+          assertEquals(Layout.NHWC, cpuLayouts.get(i), s.name() + " on the CPU");
+          assertEquals(Layout.NCHW, refLayouts.get(i), s.name() + " on the reference");
+        }
+      }
+      // One reorder in (the NCHW input), the rest stays NHWC up to the global pool's one pixel.
+      float[] y = onCpu.forward(x).toArray();
+      float[] want = onRef.forward(x).toArray();
+      assertEquals(want.length, y.length);
+      assertEquals(onCpu.bufferCount() + 1, onCpu.allocations(), "buffers plus one reorder");
     }
   }
 
