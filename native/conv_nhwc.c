@@ -1,11 +1,119 @@
-/* Scalar parts of the dense NHWC convolution: weight packing, task count, scratch size (stub). */
+/* Scalar parts of the dense NHWC convolution: the work plan (tasks, modes), weight packing,
+ * scratch size. The per-ISA part is native/kernels/conv_nhwc.inc (same translation unit). */
 #include "convkit.h"
 
+/* Output channels per packed weight block: the register tile's width (2 vectors). */
+#define CK_NHWC_KB 16
+/* Output pixels per task, before splitting for parallelism: enough register tiles per weight
+ * block that the block, streamed into L2 once per task, is reused ~16 times. */
+#define CK_NHWC_PIX_TARGET 96
+/* Tasks per call below which the output channels are split too (batch 1 on 7x7 layers). */
+#define CK_NHWC_MIN_TASKS 16
+
+/* How one call splits its work. A task is (image, block of flattened output pixels, group of
+ * 16-channel weight blocks); the group is the fastest-varying index, so a thread's consecutive
+ * tasks share the pixel block's input rows (copied once into scratch) and the groups' weights
+ * stream from L2 while they last. */
+typedef struct ck_nhwc_plan {
+  long long nkb;     /* 16-channel blocks: ceil(K / 16) */
+  long long npb, pb; /* pixel blocks per image, pixels per block (the last may be shorter) */
+  long long ngk, kg; /* channel groups, blocks per group (the last may be smaller) */
+  long long wp;      /* padded input row width: (OW-1)*sw + (S-1)*dw + 1 */
+  int hpad;          /* 1: some window crosses the left or right edge of the input */
+} ck_nhwc_plan;
+
+static inline ck_nhwc_plan ck_nhwc_make_plan(const ck_conv_geom* x) {
+  ck_nhwc_plan p;
+  const long long pix = x->oh * x->ow;
+  p.nkb = (x->k + CK_NHWC_KB - 1) / CK_NHWC_KB;
+  p.npb = pix > 0 ? (pix + CK_NHWC_PIX_TARGET - 1) / CK_NHWC_PIX_TARGET : 1;
+  p.pb = pix > 0 ? (pix + p.npb - 1) / p.npb : 1;
+  p.npb = pix > 0 ? (pix + p.pb - 1) / p.pb : 1;
+  p.ngk = 1;
+  if (x->n * p.npb < CK_NHWC_MIN_TASKS) {
+    p.ngk = (CK_NHWC_MIN_TASKS + x->n * p.npb - 1) / (x->n * p.npb);
+    if (p.ngk > p.nkb) p.ngk = p.nkb;
+  }
+  p.kg = (p.nkb + p.ngk - 1) / p.ngk;
+  p.ngk = (p.nkb + p.kg - 1) / p.kg;
+  p.wp = (x->ow - 1) * x->sw + (x->s - 1) * x->dw + 1;
+  p.hpad = x->pl > 0 || p.wp > x->w;
+  return p;
+}
+
+/* Input rows a pixel block can touch: it spans at most ceil(pb / OW) + 1 output rows. */
+static inline long long ck_nhwc_block_in_rows(const ck_conv_geom* x, const ck_nhwc_plan* p) {
+  const long long orows = (p->pb + x->ow - 1) / x->ow + 1;
+  return (orows - 1) * x->sh + (x->r - 1) * x->dh + 1;
+}
+
+static inline long long ck_nhwc_wblock_floats(const ck_conv_geom* x) {
+  return x->r * x->s * x->c * CK_NHWC_KB;
+}
+
 long long ck_conv_nhwc_packed_floats(const long long* g) {
-  return g[CK_G_K] * g[CK_G_C] * g[CK_G_R] * g[CK_G_S];
+  const ck_conv_geom x = ck_geom(g);
+  const long long nkb = (x.k + CK_NHWC_KB - 1) / CK_NHWC_KB;
+  /* + one float after the blocks: 1 when every weight is finite (see conv_nhwc.inc). */
+  return nkb * ck_nhwc_wblock_floats(&x) + 1;
 }
+
+/* packed[kb][r][s][c][16] = w[kb*16 + lane][c][r][s], lanes past K zero. */
 void ck_conv_nhwc_pack(const long long* g, const float* w, float* packed) {
-  (void)g; (void)w; (void)packed;
+  const ck_conv_geom x = ck_geom(g);
+  const long long nkb = (x.k + CK_NHWC_KB - 1) / CK_NHWC_KB;
+  const long long rs = x.r * x.s;
+  int finite = 1;
+  for (long long kb = 0; kb < nkb; kb++) {
+    float* blk = packed + kb * ck_nhwc_wblock_floats(&x);
+    for (long long t = 0; t < rs; t++)
+      for (long long c = 0; c < x.c; c++) {
+        float* dst = blk + (t * x.c + c) * CK_NHWC_KB;
+        for (int lane = 0; lane < CK_NHWC_KB; lane++) {
+          const long long k = kb * CK_NHWC_KB + lane;
+          const float v = k < x.k ? w[(k * x.c + c) * rs + t] : 0.0f;
+          if (!(v - v == 0.0f)) finite = 0; /* NaN or an infinity */
+          dst[lane] = v;
+        }
+      }
+  }
+  packed[nkb * ck_nhwc_wblock_floats(&x)] = finite ? 1.0f : 0.0f;
 }
-long long ck_conv_nhwc_tasks(const long long* g) { return g[CK_G_N]; }
-long long ck_conv_nhwc_scratch_floats(const long long* g) { (void)g; return 0; }
+
+long long ck_conv_nhwc_tasks(const long long* g) {
+  const ck_conv_geom x = ck_geom(g);
+  const ck_nhwc_plan p = ck_nhwc_make_plan(&x);
+  return x.n * p.npb * p.ngk;
+}
+
+/* Zero-padded copies of the input rows one pixel block touches (only where a window crosses
+ * the left or right edge; otherwise the kernel reads the input in place). */
+long long ck_conv_nhwc_scratch_floats(const long long* g) {
+  const ck_conv_geom x = ck_geom(g);
+  const ck_nhwc_plan p = ck_nhwc_make_plan(&x);
+  if (!p.hpad) return 0;
+  return ck_nhwc_block_in_rows(&x, &p) * p.wp * x.c;
+}
+
+/* One tile's reduction (see f32_conv_nhwc_mx16.inc): nr kernel rows of ns segments of L floats. */
+typedef struct ck_nhwc_red {
+  long long nr, arow, wrow;
+  long long ns, acol, wcol;
+  long long L;
+} ck_nhwc_red;
+typedef void (*ck_nhwc_tile_fn)(const ck_nhwc_red* rd, const float* const* a, const float* w,
+                                const float* bias, const float* const* res, float* const* o,
+                                int kvalid, int act);
+/* The valid kernel taps [t0, t1) along one axis for an output position whose first tap reads
+ * input index i0 (taps i0 + t*d must lie in [0, n)). */
+static inline void ck_nhwc_taps(long long i0, long long d, long long n, long long taps,
+                                long long* t0, long long* t1) {
+  long long a = i0 < 0 ? (-i0 + d - 1) / d : 0;
+  long long b = n - 1 - i0 < 0 ? 0 : (n - 1 - i0) / d + 1;
+  if (b > taps) b = taps;
+  if (a > b) a = b;
+  *t0 = a;
+  *t1 = b;
+}
+#define CK_NHWC_STR(x) #x
+#define CK_NHWC_XSTR(x) CK_NHWC_STR(x)

@@ -1,19 +1,64 @@
-/* Scalar parts of the NHWC depthwise, pooling and reorder kernels, and the channel copy (stub). */
+/* Scalar parts of the NHWC depthwise, pooling and reorder kernels (packing, task grids), and the
+ * channel copy. The per-ISA parts are kernels/dw_nhwc.inc, pool_nhwc.inc and nhwc_ops.inc. */
+#include <string.h>
 #include "convkit.h"
 
+/* Depthwise and pooling tasks are (image, output row, channel block), numbered
+ * (n * OH + oy) * blocks + b. A whole row of channels is one block while there are enough rows to
+ * balance the threads; with few rows (7x7 layers at batch 1) the channels split into blocks of
+ * whole vectors so that at least CK_NHWC_MIN_TASKS tasks exist. Returns the block width in floats
+ * (a multiple of 8) and sets *blocks. */
+#define CK_NHWC_MIN_TASKS 32
+static long long ck_nhwc_channel_block(long long C, long long rows, long long* blocks) {
+  const long long vecs = (C + 7) / 8;
+  long long want = rows >= CK_NHWC_MIN_TASKS ? 1 : (CK_NHWC_MIN_TASKS + rows - 1) / rows;
+  if (want > vecs) want = vecs;
+  const long long per = (vecs + want - 1) / want; /* vectors per block */
+  *blocks = (vecs + per - 1) / per;
+  return per * 8;
+}
+
+/* Packed depthwise weights: [R*S][Cp], Cp = C rounded up to whole vectors, zero-padded, so every
+ * tap of a channel vector is one aligned-stride load and the tail lanes multiply by zero. */
+static long long ck_dwn_padded_channels(const long long* g) { return (g[CK_G_C] + 7) / 8 * 8; }
+
 long long ck_dw_nhwc_packed_floats(const long long* g) {
-  return g[CK_G_C] * g[CK_G_R] * g[CK_G_S];
+  return ck_dwn_padded_channels(g) * g[CK_G_R] * g[CK_G_S];
 }
+
 void ck_dw_nhwc_pack(const long long* g, const float* w, float* packed) {
-  (void)g; (void)w; (void)packed;
+  const long long C = g[CK_G_C], RS = g[CK_G_R] * g[CK_G_S], Cp = ck_dwn_padded_channels(g);
+  for (long long t = 0; t < RS; t++) {
+    float* dst = packed + t * Cp;
+    for (long long c = 0; c < C; c++) dst[c] = w[c * RS + t];
+    for (long long c = C; c < Cp; c++) dst[c] = 0.0f;
+  }
 }
-long long ck_dw_nhwc_tasks(const long long* g) { return g[CK_G_N]; }
+
+long long ck_dw_nhwc_tasks(const long long* g) {
+  long long blocks;
+  ck_nhwc_channel_block(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks);
+  return g[CK_G_N] * g[CK_G_OH] * blocks;
+}
+
 long long ck_dw_nhwc_scratch_floats(const long long* g) { (void)g; return 0; }
-long long ck_pool_nhwc_tasks(const long long* g) { return g[CK_G_N]; }
-long long ck_reorder_tasks(long long N, long long C, long long P) {
-  (void)C; (void)P; return N;
+
+long long ck_pool_nhwc_tasks(const long long* g) {
+  long long blocks;
+  ck_nhwc_channel_block(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks);
+  return g[CK_G_N] * g[CK_G_OH] * blocks;
 }
+
+/* Reorder tiles: CK_REORDER_TP pixels x CK_REORDER_TC channels (16 KB, cache resident), tasks
+ * (n * pixel tiles + pixel tile) * channel tiles + channel tile. */
+#define CK_REORDER_TP 64
+#define CK_REORDER_TC 64
+long long ck_reorder_tasks(long long N, long long C, long long P) {
+  return N * ((P + CK_REORDER_TP - 1) / CK_REORDER_TP) * ((C + CK_REORDER_TC - 1) / CK_REORDER_TC);
+}
+
 void ck_copy_channels_nhwc(const float* x, long long Ci, float* y, long long Co, long long off,
                            long long q0, long long q1) {
-  (void)x; (void)Ci; (void)y; (void)Co; (void)off; (void)q0; (void)q1;
+  for (long long q = q0; q < q1; q++)
+    memcpy(y + q * Co + off, x + q * Ci, sizeof(float) * (size_t)Ci);
 }

@@ -1,0 +1,126 @@
+// Build/run: g++ -O3 -I native -x c++ bench/native/conv_nhwc_bench.c -o /tmp/cnb && /tmp/cnb [reps]
+/* Single-thread GFLOP/s of ck_conv_nhwc (AVX2 variant) on the target layers, against an FMA peak
+ * measured in the same run (12 independent ymm FMA chains). Includes the sources the JNI build
+ * compiles, in its order, so it measures the real code; samples outputs against a double loop. */
+#include "common.c"
+#include "conv_nhwc.c"
+#include "nhwc_ops.c"
+#include "isa_portable.c"
+#include "isa_avx2.c"
+#include "dispatch.c"
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+static double fma_peak_gflops(void) {
+  double best = 0;
+  for (int rep = 0; rep < 5; rep++) {
+    __m256 a0 = _mm256_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
+           a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    const long iters = 20000000;
+    double t = now_s();
+    for (long i = 0; i < iters; i++) {
+      a0 = _mm256_fmadd_ps(a0, m, c); a1 = _mm256_fmadd_ps(a1, m, c);
+      a2 = _mm256_fmadd_ps(a2, m, c); a3 = _mm256_fmadd_ps(a3, m, c);
+      a4 = _mm256_fmadd_ps(a4, m, c); a5 = _mm256_fmadd_ps(a5, m, c);
+      a6 = _mm256_fmadd_ps(a6, m, c); a7 = _mm256_fmadd_ps(a7, m, c);
+      a8 = _mm256_fmadd_ps(a8, m, c); a9 = _mm256_fmadd_ps(a9, m, c);
+      a10 = _mm256_fmadd_ps(a10, m, c); a11 = _mm256_fmadd_ps(a11, m, c);
+      __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));
+      __asm__ volatile("" : "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
+    }
+    t = now_s() - t;
+    float sink[8];
+    _mm256_storeu_ps(sink, _mm256_add_ps(_mm256_add_ps(a0, a11), _mm256_add_ps(a5, a6)));
+    if (sink[0] == 12345.0f) printf("!");
+    const double g = iters * 12.0 * 16.0 / t * 1e-9;
+    if (g > best) best = g;
+  }
+  return best;
+}
+#pragma GCC pop_options
+
+typedef struct { const char* name; long long c, k, h, r, s, st, pad; } layer;
+
+int main(int argc, char** argv) {
+  const int reps = argc > 1 ? atoi(argv[1]) : 5;
+  const layer L[] = {
+      {"vgg16_conv3_2 256->256 56x56 3x3", 256, 256, 56, 3, 3, 1, 1},
+      {"512->512 14x14 3x3", 512, 512, 14, 3, 3, 1, 1},
+      {"128->128 28x28 3x3", 128, 128, 28, 3, 3, 1, 1},
+      {"96->128 28x28 3x3", 96, 128, 28, 3, 3, 1, 1},
+      {"64->256 56x56 1x1", 64, 256, 56, 1, 1, 1, 0},
+      {"1024->256 14x14 1x1", 1024, 256, 14, 1, 1, 1, 0},
+      {"512->512 14x14 1x1", 512, 512, 14, 1, 1, 1, 0},
+      {"24->144 56x56 1x1", 24, 144, 56, 1, 1, 1, 0},
+      {"144->24 56x56 1x1", 144, 24, 56, 1, 1, 1, 0},
+      {"stem 3->64 224 7x7 s2 p3", 3, 64, 224, 7, 7, 2, 3},
+      {"stem 3->64 224 11x11 s4 p2", 3, 64, 224, 11, 11, 4, 2},
+  };
+  const double peak = fma_peak_gflops();
+  printf("FMA peak (12 ymm chains, 1 thread): %.1f GFLOP/s\n", peak);
+  srand(1);
+  for (size_t li = 0; li < sizeof(L) / sizeof(L[0]); li++) {
+    const layer* y = &L[li];
+    long long g[CK_G_COUNT];
+    const long long oh = (y->h + 2 * y->pad - y->r) / y->st + 1;
+    g[CK_G_N] = 1; g[CK_G_C] = y->c; g[CK_G_H] = y->h; g[CK_G_W] = y->h; g[CK_G_K] = y->k;
+    g[CK_G_OH] = oh; g[CK_G_OW] = oh; g[CK_G_R] = y->r; g[CK_G_S] = y->s;
+    g[CK_G_SH] = y->st; g[CK_G_SW] = y->st; g[CK_G_PT] = y->pad; g[CK_G_PL] = y->pad;
+    g[CK_G_PB] = y->pad; g[CK_G_PR] = y->pad; g[CK_G_DH] = 1; g[CK_G_DW] = 1;
+    const long long nin = y->c * y->h * y->h, nw = y->k * y->c * y->r * y->s, nout = y->k * oh * oh;
+    float* in = (float*)malloc(nin * 4);
+    float* w = (float*)malloc(nw * 4);
+    float* bias = (float*)malloc(y->k * 4);
+    float* out = (float*)malloc(nout * 4);
+    float* packed = (float*)malloc(ck_conv_nhwc_packed_floats(g) * 4);
+    const long long sf = ck_conv_nhwc_scratch_floats(g);
+    float* scratch = (float*)malloc((sf > 0 ? sf : 1) * 4);
+    for (long long i = 0; i < nin; i++) in[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (long long i = 0; i < nw; i++) w[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (long long i = 0; i < y->k; i++) bias[i] = (float)rand() / RAND_MAX - 0.5f;
+    ck_conv_nhwc_pack(g, w, packed);
+    const long long T = ck_conv_nhwc_tasks(g);
+    const double flops = 2.0 * y->k * y->c * y->r * y->s * oh * oh;
+    double best = 1e30;
+    for (int rep = 0; rep < reps; rep++) {
+      int it = 0;
+      double t = now_s(), e;
+      do {
+        ck_conv_nhwc(1, g, in, packed, bias, NULL, out, 1, 0, T, scratch);
+        it++;
+        e = now_s() - t;
+      } while (e < 0.2);
+      if (e / it < best) best = e / it;
+    }
+    double maxerr = 0;
+    for (int smp = 0; smp < 200; smp++) {
+      const long long oy = rand() % oh, ox = rand() % oh, k = rand() % y->k;
+      double s = bias[k];
+      for (long long c = 0; c < y->c; c++)
+        for (long long r = 0; r < y->r; r++)
+          for (long long q = 0; q < y->s; q++) {
+            const long long iy = oy * y->st - y->pad + r, ix = ox * y->st - y->pad + q;
+            if (iy < 0 || iy >= y->h || ix < 0 || ix >= y->h) continue;
+            s += (double)in[(iy * y->h + ix) * y->c + c] * w[((k * y->c + c) * y->r + r) * y->s + q];
+          }
+      if (s < 0) s = 0;
+      const double d = fabs(s - out[(oy * oh + ox) * y->k + k]);
+      if (d > maxerr) maxerr = d;
+    }
+    const double gf = flops / best * 1e-9;
+    printf("%-34s %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  [%s, %lld tasks, max err %.2g]\n",
+           y->name, best * 1e3, gf, 100 * gf / peak, ck_conv_nhwc_variant(1, g), T, maxerr);
+    free(in); free(w); free(bias); free(out); free(packed); free(scratch);
+  }
+  return 0;
+}

@@ -1,0 +1,285 @@
+package io.convkit.nativ;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.convkit.conv.Activation;
+import io.convkit.testing.Tolerance;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.bytedeco.javacpp.FloatPointer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The dense NHWC convolution kernel (ck_conv_nhwc) called directly, on both ISAs, against a
+ * float64 loop over the contract in convkit.h: channel tails, every output width 1..13, strides,
+ * dilation, asymmetric padding, non-square kernels, bias, residual, activations, batch 2. Also:
+ * the task range split anywhere gives the same bits as one call, nothing outside the output or
+ * the scratch is written, and an infinite weight whose tap lies in the padding contributes
+ * nothing (no Inf * 0 = NaN at the border).
+ */
+class ConvNhwcKernelTest {
+  private static final int[] CH = {1, 3, 5, 8, 13, 16, 17, 24, 33};
+  private static final int[] KS = {1, 2, 3, 5, 7};
+  private static final int GUARD = 64;
+  private static final float GUARD_VALUE = -12345.678f;
+
+  record Case(int n, int c, int k, int h, int w, int r, int s, int sh, int sw, int pt, int pl,
+      int pb, int pr, int dh, int dw, boolean bias, boolean res, Activation act, boolean inf) {
+    int oh() {
+      return (h + pt + pb - ((r - 1) * dh + 1)) / sh + 1;
+    }
+
+    int ow() {
+      return (w + pl + pr - ((s - 1) * dw + 1)) / sw + 1;
+    }
+
+    long[] geom() {
+      return new long[] {n, c, h, w, k, oh(), ow(), r, s, sh, sw, pt, pl, pb, pr, dh, dw};
+    }
+  }
+
+  /** A random geometry with output width ow (>= 1) and the given channels. */
+  private static Case random(Random rnd, int c, int k, int ow, boolean inf) {
+    Activation[] acts = Activation.values();
+    for (;;) {
+      int r = KS[rnd.nextInt(KS.length)];
+      int s = KS[rnd.nextInt(KS.length)];
+      int sh = 1 + rnd.nextInt(3);
+      int sw = 1 + rnd.nextInt(3);
+      int dh = rnd.nextInt(4) == 0 ? 2 : 1;
+      int dw = rnd.nextInt(4) == 0 ? 2 : 1;
+      int pt = rnd.nextInt(Math.min(r, 3));
+      int pb = rnd.nextInt(Math.min(r, 3));
+      int pl = rnd.nextInt(4) == 0 ? 0 : rnd.nextInt(Math.min(s, 4));
+      int pr = rnd.nextInt(Math.min(s, 4));
+      int es = (s - 1) * dw + 1;
+      int w = (ow - 1) * sw + es - pl - pr + rnd.nextInt(sw); // the last columns may go unused
+      int h = 1 + rnd.nextInt(6) + Math.max(0, (r - 1) * dh + 1 - pt - pb);
+      if (w < 1 || h < 1) {
+        continue;
+      }
+      Case cs = new Case(rnd.nextBoolean() ? 2 : 1, c, k, h, w, r, s, sh, sw, pt, pl, pb, pr, dh,
+          dw, rnd.nextBoolean(), rnd.nextBoolean(), acts[rnd.nextInt(acts.length)], inf);
+      if (cs.oh() >= 1 && cs.ow() == ow) {
+        return cs;
+      }
+    }
+  }
+
+  static List<Case> cases() {
+    Random rnd = new Random(20261201);
+    List<Case> out = new ArrayList<>();
+    for (int c : CH) {
+      for (int k : CH) {
+        out.add(random(rnd, c, k, 1 + rnd.nextInt(13), false));
+      }
+    }
+    for (int ow = 1; ow <= 13; ow++) {
+      for (int rep = 0; rep < 4; rep++) {
+        out.add(random(rnd, CH[rnd.nextInt(CH.length)], CH[rnd.nextInt(CH.length)], ow, false));
+      }
+    }
+    // The in-place paths: 1x1 stride 1 (flattened pixels) and unpadded windows, K tails.
+    int[][] plain = {{16, 16, 1, 1, 7}, {33, 24, 1, 1, 13}, {5, 17, 3, 3, 9}, {24, 40, 3, 2, 12}};
+    for (int[] p : plain) {
+      out.add(new Case(2, p[0], p[1], p[4], p[4], p[2], p[3], 1, 1, 0, 0, 0, 0, 1, 1, true,
+          true, Activation.RELU, false));
+    }
+    // Infinite weights: the exact border path.
+    for (int i = 0; i < 12; i++) {
+      out.add(random(rnd, CH[rnd.nextInt(CH.length)], CH[rnd.nextInt(CH.length)],
+          1 + rnd.nextInt(13), true));
+    }
+    out.add(new Case(1, 3, 17, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, false, Activation.NONE,
+        true));
+    return out;
+  }
+
+  private static float[] fill(Random rnd, int len) {
+    float[] a = new float[len];
+    for (int i = 0; i < len; i++) {
+      a[i] = rnd.nextFloat() * 2 - 1;
+    }
+    return a;
+  }
+
+  /** out[n][oy][ox][k] in float64, and the sum of the terms' magnitudes. */
+  private static void reference(Case cs, float[] x, float[] w, float[] b, float[] res,
+      double[] y, double[] mag) {
+    int oh = cs.oh();
+    int ow = cs.ow();
+    for (int n = 0; n < cs.n(); n++) {
+      for (int oy = 0; oy < oh; oy++) {
+        for (int ox = 0; ox < ow; ox++) {
+          for (int k = 0; k < cs.k(); k++) {
+            int o = ((n * oh + oy) * ow + ox) * cs.k() + k;
+            double s = 0;
+            double m = 0;
+            if (b != null) {
+              s += b[k];
+              m += Math.abs(b[k]);
+            }
+            if (res != null) {
+              s += res[o];
+              m += Math.abs(res[o]);
+            }
+            for (int c = 0; c < cs.c(); c++) {
+              for (int r = 0; r < cs.r(); r++) {
+                int iy = oy * cs.sh() - cs.pt() + r * cs.dh();
+                if (iy < 0 || iy >= cs.h()) {
+                  continue;
+                }
+                for (int q = 0; q < cs.s(); q++) {
+                  int ix = ox * cs.sw() - cs.pl() + q * cs.dw();
+                  if (ix < 0 || ix >= cs.w()) {
+                    continue;
+                  }
+                  double t = (double) x[((n * cs.h() + iy) * cs.w() + ix) * cs.c() + c]
+                      * w[((k * cs.c() + c) * cs.r() + r) * cs.s() + q];
+                  s += t;
+                  m += Math.abs(t);
+                }
+              }
+            }
+            y[o] = cs.act().apply(s);
+            mag[o] = m;
+          }
+        }
+      }
+    }
+  }
+
+  /** Runs tasks [0, T) in the calls given by the split points; returns out without its guards. */
+  private static float[] run(int isa, Case cs, long[] g, FloatPointer x, FloatPointer packed,
+      FloatPointer b, FloatPointer res, int outLen, long[] splits) {
+    long tasks = ConvkitNative.ck_conv_nhwc_tasks(g);
+    long sf = ConvkitNative.ck_conv_nhwc_scratch_floats(g);
+    float[] guarded = new float[outLen + 2 * GUARD];
+    java.util.Arrays.fill(guarded, GUARD_VALUE);
+    float[] scratchInit = new float[(int) sf + GUARD];
+    java.util.Arrays.fill(scratchInit, GUARD_VALUE);
+    try (FloatPointer out = new FloatPointer(guarded);
+        FloatPointer scratch = new FloatPointer(scratchInit)) {
+      long prev = 0;
+      for (int i = 0; i <= splits.length; i++) {
+        long end = i < splits.length ? splits[i] : tasks;
+        out.position(GUARD);
+        ConvkitNative.ck_conv_nhwc(isa, g, x, packed, b, res, out, cs.act().code(), prev, end,
+            scratch);
+        prev = end;
+      }
+      out.position(0);
+      out.get(guarded);
+      scratch.get(scratchInit);
+    }
+    for (int i = 0; i < GUARD; i++) {
+      assertEquals(GUARD_VALUE, guarded[i], cs + ": wrote before out");
+      assertEquals(GUARD_VALUE, guarded[GUARD + outLen + i], cs + ": wrote after out");
+      assertEquals(GUARD_VALUE, scratchInit[(int) sf + i], cs + ": wrote past scratch");
+    }
+    return java.util.Arrays.copyOfRange(guarded, GUARD, GUARD + outLen);
+  }
+
+  private static void check(int isa, Case cs, Random rnd) {
+    long[] g = cs.geom();
+    int oh = cs.oh();
+    int ow = cs.ow();
+    int inLen = cs.n() * cs.h() * cs.w() * cs.c();
+    int outLen = cs.n() * oh * ow * cs.k();
+    float[] x = fill(rnd, inLen);
+    float[] w = fill(rnd, cs.k() * cs.c() * cs.r() * cs.s());
+    if (cs.inf()) {
+      // One +Inf tap per output channel: outputs reading it are +-Inf, the others finite.
+      for (int k = 0; k < cs.k(); k++) {
+        int c = rnd.nextInt(cs.c());
+        int r = rnd.nextInt(cs.r());
+        int q = k % 2 == 0 ? 0 : cs.s() - 1; // an edge column, so the padding holds it often
+        w[((k * cs.c() + c) * cs.r() + r) * cs.s() + q] = Float.POSITIVE_INFINITY;
+      }
+    }
+    float[] b = cs.bias() ? fill(rnd, cs.k()) : null;
+    float[] res = cs.res() ? fill(rnd, outLen) : null;
+    double[] want = new double[outLen];
+    double[] mag = new double[outLen];
+    reference(cs, x, w, b, res, want, mag);
+    long tasks = ConvkitNative.ck_conv_nhwc_tasks(g);
+    assertTrue(tasks >= 1, cs + ": tasks " + tasks);
+    String variant = ConvkitNative.ck_conv_nhwc_variant(isa, g);
+    assertFalse(variant == null || variant.isEmpty() || variant.equals("stub"), variant);
+    try (FloatPointer xp = new FloatPointer(x);
+        FloatPointer wp = new FloatPointer(w);
+        FloatPointer packed = new FloatPointer(ConvkitNative.ck_conv_nhwc_packed_floats(g));
+        FloatPointer bp = b == null ? null : new FloatPointer(b);
+        FloatPointer rp = res == null ? null : new FloatPointer(res)) {
+      ConvkitNative.ck_conv_nhwc_pack(g, wp, packed);
+      float[] y = run(isa, cs, g, xp, packed, bp, rp, outLen, new long[0]);
+      int k = cs.c() * cs.r() * cs.s() + (res != null ? 1 : 0);
+      for (int i = 0; i < outLen; i++) {
+        double e = want[i];
+        if (Double.isNaN(e) || Double.isInfinite(e)) {
+          if (!(Double.compare(e, (double) y[i]) == 0
+              || Double.isNaN(e) && Float.isNaN(y[i]))) {
+            fail(String.format("isa %d %s: output %d is %s, reference %s", isa, cs, i, y[i], e));
+          }
+          continue;
+        }
+        double tol = Tolerance.bound(k, mag[i], cs.act());
+        double diff = Math.abs(e - y[i]);
+        if (!(diff <= tol)) {
+          fail(String.format("isa %d %s: output %d is %s, reference %s, |diff| %.3g > %.3g",
+              isa, cs, i, y[i], e, diff, tol));
+        }
+      }
+      long[][] splits = {{1}, {tasks / 2}, {tasks - 1}, {tasks / 3, 2 * tasks / 3}};
+      for (long[] sp : splits) {
+        float[] z = run(isa, cs, g, xp, packed, bp, rp, outLen, sp);
+        for (int i = 0; i < outLen; i++) {
+          if (Float.floatToIntBits(z[i]) != Float.floatToIntBits(y[i])) {
+            fail(String.format("isa %d %s: split %s changes output %d: %s vs %s", isa, cs,
+                java.util.Arrays.toString(sp), i, z[i], y[i]));
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void matchesTheFloat64LoopOnBothIsas() {
+    List<Case> cases = cases();
+    int[] isas = ConvkitNative.ck_best_isa() == 1 ? new int[] {0, 1} : new int[] {0};
+    for (int isa : isas) {
+      Random rnd = new Random(7 + isa);
+      for (Case cs : cases) {
+        check(isa, cs, rnd);
+      }
+    }
+  }
+
+  /** Each output width 1..13 occurs, and so do the kernel shapes and strides asked for. */
+  @Test
+  void coversTheTails() {
+    List<Case> cases = cases();
+    boolean[] widths = new boolean[14];
+    boolean dil = false;
+    boolean asym = false;
+    boolean nonSquare = false;
+    boolean stride3 = false;
+    for (Case cs : cases) {
+      if (cs.ow() <= 13) {
+        widths[cs.ow()] = true;
+      }
+      dil |= cs.dh() == 2 || cs.dw() == 2;
+      asym |= cs.pt() != cs.pb() || cs.pl() != cs.pr();
+      nonSquare |= cs.r() != cs.s();
+      stride3 |= cs.sh() == 3 || cs.sw() == 3;
+    }
+    for (int ow = 1; ow <= 13; ow++) {
+      assertTrue(widths[ow], "width " + ow);
+    }
+    assertTrue(dil && asym && nonSquare && stride3);
+  }
+}
