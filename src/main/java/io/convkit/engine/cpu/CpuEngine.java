@@ -75,6 +75,7 @@ public final class CpuEngine extends AbstractEngine {
     private long floats;
 
     synchronized FloatPointer atLeast(long n, String what) {
+      n = Math.max(n, 16); // a kernel that needs no scratch still gets a valid pointer
       if (n > floats) {
         close();
         owner = Views.allocate(n, what);
