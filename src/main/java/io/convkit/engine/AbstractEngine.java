@@ -50,6 +50,69 @@ public abstract class AbstractEngine implements Engine {
   }
 
   @Override
+  public final void convolveAdd(ConvPlan plan, ConvWeights weights, Tensor x, Tensor residual,
+      Tensor y, Activation act) {
+    if (plan == null || weights == null || act == null) {
+      throw new IllegalArgumentException("convolve with residual: " + (plan == null ? "plan"
+          : weights == null ? "weights" : "activation") + " is null");
+    }
+    String name = plan.spec().name();
+    if (plan.spec().activation() != Activation.NONE) {
+      throw new IllegalArgumentException(name + ": a conv fused with a residual add has no "
+          + "activation of its own (the add's applies after the sum), got "
+          + plan.spec().activation());
+    }
+    Engine.checkCall(plan, weights, x, y);
+    if (residual == null) {
+      throw new IllegalArgumentException(name + ": the residual is null");
+    }
+    residual.checkOpen();
+    if (!residual.shape().equals(y.shape())) {
+      throw new IllegalArgumentException(name + ": the residual must have the output's shape "
+          + y.shape() + ", got " + residual.shape());
+    }
+    if (residual.sameMemory(y)) {
+      throw new IllegalArgumentException(name + ": the residual and the output must not share "
+          + "memory");
+    }
+    Layout l = common(name, x, residual, y);
+    if (l == Layout.NHWC && !runsNhwc(plan)) {
+      throw new IllegalArgumentException(name + ": " + name() + " runs this convolution in NCHW "
+          + "only, got NHWC tensors; reorder them");
+    }
+    Tensor xl = as(x, l);
+    Tensor rl = as(residual, l);
+    Tensor yl = as(y, l);
+    if (!fusesResidual(plan, l)) {
+      convolve(plan, weights, xl, yl);
+      add(yl, rl, yl, act);
+      return;
+    }
+    try (Uses u = Uses.begin(name).hold("weights", weights.lifetime()).read("input", xl)
+        .read("residual", rl).write("output", yl)) {
+      float[] border = multipliesPadding() && PaddedBorder.needed(plan, weights) ? xl.toArray()
+          : null;
+      if (border != null) {
+        // The repair recomputes border outputs without the residual: fuse nothing here.
+        runConvolve(plan, weights, xl, yl);
+        PaddedBorder.repair(plan, weights, border, yl);
+        runAdd(yl, rl, yl, act);
+      } else {
+        runConvolveAdd(plan, weights, xl, rl, yl, act);
+      }
+    }
+  }
+
+  /**
+   * {@link #convolveAdd} as one kernel, on checked arguments held for the call; called only
+   * where {@link #fusesResidual} says so.
+   */
+  protected void runConvolveAdd(ConvPlan plan, ConvWeights weights, Tensor x, Tensor residual,
+      Tensor y, Activation act) {
+    throw new UnsupportedOperationException(name() + " fuses no residual");
+  }
+
+  @Override
   public final void pool(PoolSpec spec, Tensor x, Tensor y) {
     Engine.checkPool(spec, x, y);
     Layout l = layout(spec.name(), Op.POOL, x, y);

@@ -44,6 +44,20 @@ public interface Engine extends Device, AutoCloseable {
   void convolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y);
 
   /**
+   * Computes {@code y = act(conv(x) + residual)}: a convolution with a residual join fused into
+   * it (ResNet's and MobileNet v2's {@code conv -> add}). The plan's spec has no activation of
+   * its own; {@code act} applies after the sum. {@code residual} has y's shape and shares no
+   * memory with y. An engine without a fused kernel convolves, then adds.
+   */
+  void convolveAdd(ConvPlan plan, ConvWeights weights, Tensor x, Tensor residual, Tensor y,
+      Activation act);
+
+  /** True when {@link #convolveAdd} on {@code plan} in {@code layout} is one fused kernel. */
+  default boolean fusesResidual(ConvPlan plan, Layout layout) {
+    return false;
+  }
+
+  /**
    * Computes {@code y = pool(x)} per channel as {@code spec} says; {@code y} must have
    * {@code spec.outputShape(x.shape())}.
    */

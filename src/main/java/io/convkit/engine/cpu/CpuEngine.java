@@ -279,16 +279,32 @@ public final class CpuEngine extends AbstractEngine {
   }
 
   @Override
+  public boolean fusesResidual(ConvPlan plan, Layout layout) {
+    return layout == Layout.NHWC && runsNhwc(plan)
+        && choose(plan, layout).name().equals("nhwc_dense");
+  }
+
+  @Override
+  protected synchronized void runConvolveAdd(ConvPlan plan, ConvWeights weights, Tensor x,
+      Tensor residual, Tensor y, Activation act) {
+    checkNotClosed();
+    run(plan, new Call(plan, weights, x, y, residual, act), x.layout());
+  }
+
+  @Override
   protected synchronized void runConvolve(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
     checkNotClosed();
-    Call c = new Call(plan, weights, x, y);
-    ConvImpl impl = choose(plan, x.layout());
+    run(plan, new Call(plan, weights, x, y), x.layout());
+  }
+
+  private void run(ConvPlan plan, Call c, Layout layout) {
+    ConvImpl impl = choose(plan, layout);
     long t0 = VERBOSE ? System.nanoTime() : 0;
     impl.runner().run(this, c);
     if (VERBOSE) {
-      System.err.printf("convkit_verbose,exec,%s,%s,%s,%s,%s,%.3f ms%n", name(),
-          plan.spec().name(), x.layout(), implementation(plan, x.layout()), plan.input(),
-          (System.nanoTime() - t0) / 1e6);
+      System.err.printf("convkit_verbose,exec,%s,%s,%s,%s%s,%s,%.3f ms%n", name(),
+          plan.spec().name(), layout, implementation(plan, layout),
+          c.res == null ? "" : " + residual", plan.input(), (System.nanoTime() - t0) / 1e6);
     }
   }
 
@@ -307,7 +323,7 @@ public final class CpuEngine extends AbstractEngine {
     long per = (ConvkitNative.ck_conv_nhwc_scratch_floats(g) + 15) / 16 * 16;
     FloatPointer scratch = workspace(per * pool.workers(tasks));
     pool.parallelFor(tasks, (t0, t1, worker) -> ConvkitNative.ck_conv_nhwc(isa.code(), g, c.x,
-        pw.pointer(), c.bias, null, c.y, c.act, t0, t1, at(scratch, worker * per)));
+        pw.pointer(), c.bias, c.res, c.y, c.act, t0, t1, at(scratch, worker * per)));
   }
 
   /** Depthwise convolution in NHWC (native/kernels/dw_nhwc.inc), vectorised across channels. */
@@ -368,8 +384,13 @@ public final class CpuEngine extends AbstractEngine {
     final long outImage;
     final int act;
     final boolean epilogue;
+    final FloatPointer res; // a fused residual (nhwc_dense only), else null
 
     Call(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y) {
+      this(plan, weights, x, y, null, plan.spec().activation());
+    }
+
+    Call(ConvPlan plan, ConvWeights weights, Tensor x, Tensor y, Tensor res, Activation act) {
       this.plan = plan;
       this.s = plan.spec();
       this.weights = weights;
@@ -386,8 +407,9 @@ public final class CpuEngine extends AbstractEngine {
       this.outW = plan.output().w();
       this.inImage = (long) inC * inH * inW;
       this.outImage = (long) outC * outH * outW;
-      this.act = s.activation().code();
-      this.epilogue = bias != null || act != 0;
+      this.act = act.code();
+      this.epilogue = bias != null || this.act != 0;
+      this.res = res == null ? null : res.pointer();
     }
 
     FloatPointer in(int n) {

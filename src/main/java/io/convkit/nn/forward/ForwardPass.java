@@ -70,6 +70,8 @@ public final class ForwardPass implements AutoCloseable {
     Tensor[][] reordered;
     // The network output reordered to NCHW when the last step runs NHWC.
     Tensor outputNchw;
+    // fusedAdd[i] = j: conv step i runs with add step j fused into it (-1: none)
+    int[] fusedAdd = new int[0];
     boolean running;
 
     Context() {
@@ -184,6 +186,7 @@ public final class ForwardPass implements AutoCloseable {
     }
     boolean timed = profiling;
     List<StepTime> t = timed ? new ArrayList<>() : null;
+    boolean[] fusedDone = new boolean[steps.size()];
     for (int i = 0; i < steps.size(); i++) {
       Step s = steps.get(i);
       Tensor[] in = new Tensor[s.inputCount()];
@@ -193,7 +196,17 @@ public final class ForwardPass implements AutoCloseable {
       Tensor out = value[s.output()];
       long t0 = timed ? System.nanoTime() : 0;
       in = inLayout(c, i, in);
-      s.run(engine, in, out, c.scratch[i]);
+      int j = observer == null ? c.fusedAdd[i] : -1;
+      if (j >= 0) {
+        // conv + residual + the add's activation in one kernel; the add step then has nothing
+        // left to do. (With an observer each step runs alone, the add in place.)
+        Step.Add a = (Step.Add) steps.get(j);
+        int other = a.input(0) == s.output() ? a.input(1) : a.input(0);
+        ((Step.Conv) s).runWithResidual(engine, in[0], value[other], value[a.output()], a.act);
+        fusedDone[j] = true;
+      } else if (!fusedDone[i]) {
+        s.run(engine, in, out, c.scratch[i]);
+      }
       if (timed) {
         engine.finish();
         t.add(new StepTime(s, System.nanoTime() - t0,
@@ -275,6 +288,77 @@ public final class ForwardPass implements AutoCloseable {
       default -> false;
     };
     return nhwc ? Layout.NHWC : Layout.NCHW;
+  }
+
+  /**
+   * For each step, the add step fused into it (-1: none): a conv whose only reader is a two-input
+   * add, whose other input is computed before the conv, in the conv's layout, where the engine
+   * has one kernel for conv + residual ({@link Engine#fusesResidual}) and the conv has no
+   * activation of its own. oneDNN's sum post-op; ONNX Runtime's Conv+Add fusion.
+   */
+  private int[] fusions(Shape[] sh, Layout[] mode, Layout[] layoutOf) {
+    int[] fused = new int[steps.size()];
+    Arrays.fill(fused, -1);
+    int[] readers = new int[plan.valueCount()];
+    int[] producer = new int[plan.valueCount()];
+    Arrays.fill(producer, -1);
+    for (int i = 0; i < steps.size(); i++) {
+      producer[steps.get(i).output()] = i;
+      for (int v : steps.get(i).inputs()) {
+        readers[v]++;
+      }
+    }
+    for (int j = 0; j < steps.size(); j++) {
+      if (!(steps.get(j) instanceof Step.Add a) || a.inputCount() != 2 || mode[j] == null) {
+        continue;
+      }
+      for (int k = 0; k < 2; k++) {
+        int v = a.input(k);
+        int u = a.input(1 - k);
+        int i = producer[v];
+        if (i < 0 || u == v || readers[v] != 1 || v == plan.output() || fused[i] >= 0
+            || !(steps.get(i) instanceof Step.Conv conv) || mode[i] != mode[j]
+            || producer[u] >= i || layoutOf[u] != mode[j] || layoutOf[v] != mode[j]
+            || conv.conv().spec().activation() != io.convkit.conv.Activation.NONE) {
+          continue;
+        }
+        Shape[] in = ForwardPlan.inputShapes(conv, sh);
+        if (engine.fusesResidual(conv.conv().plan(in[0]), mode[i])) {
+          fused[i] = j;
+          break;
+        }
+      }
+    }
+    return fused;
+  }
+
+  /** The adds this engine fuses into their convs for this input, as "conv + add" names. */
+  public List<String> fusedAdds(Shape networkInput) {
+    Shape[] sh = plan.shapes(networkInput);
+    Layout[] mode = new Layout[steps.size()];
+    Layout[] layoutOf = new Layout[plan.valueCount()];
+    layoutOf[0] = Layout.NCHW;
+    for (int i = 0; i < steps.size(); i++) {
+      Step s = steps.get(i);
+      mode[i] = modeOf(s, ForwardPlan.inputShapes(s, sh));
+      layoutOf[s.output()] = outputLayout(s, mode[i], sh);
+    }
+    int[] f = fusions(sh, mode, layoutOf);
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < f.length; i++) {
+      if (f[i] >= 0) {
+        out.add(steps.get(i).name() + " + " + steps.get(f[i]).name());
+      }
+    }
+    return out;
+  }
+
+  /** The layout step s writes when it runs in {@code mode} (see {@link #modeOf}). */
+  private Layout outputLayout(Step s, Layout mode, Shape[] sh) {
+    Layout l = mode != null ? mode : s instanceof Step.Host ? engine.preferredLayout()
+        : Layout.NCHW;
+    // one pixel or one channel: the same memory either way, labelled NCHW
+    return Layout.sameMemory(sh[s.output()], l, Layout.NCHW) ? Layout.NCHW : l;
   }
 
   /** The layout each step runs in, for a report (null: any); valid after a call for that shape. */
@@ -370,39 +454,47 @@ public final class ForwardPass implements AutoCloseable {
     for (int i = 0; i < steps.size(); i++) {
       Step s = steps.get(i);
       mode[i] = modeOf(s, ForwardPlan.inputShapes(s, sh));
-      // A step that runs in any layout writes the engine's preferred one (a host step) or the
-      // one memory order of a single pixel (an FC): NCHW for the latter.
-      layoutOf[s.output()] = mode[i] != null ? mode[i]
-          : s instanceof Step.Host ? engine.preferredLayout() : Layout.NCHW;
-      if (!Layout.sameMemory(sh[s.output()], layoutOf[s.output()], Layout.NCHW)) {
-        continue;
-      }
-      layoutOf[s.output()] = Layout.NCHW; // one pixel or channel: the same memory, one label
+      layoutOf[s.output()] = outputLayout(s, mode[i], sh);
     }
+    int[] fusedAdd = fusions(sh, mode, layoutOf);
     int[] slot = new int[n];
     Arrays.fill(slot, -1);
     List<SlotKey> slotShapes = new ArrayList<>();
     Map<SlotKey, Deque<Integer>> free = new HashMap<>();
+    boolean[] producedEarly = new boolean[steps.size()];
     for (int i = 0; i < steps.size(); i++) {
       Step s = steps.get(i);
-      SlotKey shape = new SlotKey(sh[s.output()], layoutOf[s.output()]);
-      Deque<Integer> f = free.get(shape);
-      if (f != null && !f.isEmpty()) {
-        slot[s.output()] = f.pop();
-      } else {
-        slot[s.output()] = slotShapes.size();
-        slotShapes.add(shape);
+      // A conv fused with its add writes the add's output, so that buffer is taken here, at the
+      // conv; the conv's own value shares it (an observer sees it before the add runs in place).
+      int produced = fusedAdd[i] >= 0 ? steps.get(fusedAdd[i]).output() : s.output();
+      if (fusedAdd[i] >= 0) {
+        producedEarly[fusedAdd[i]] = true;
       }
+      if (!producedEarly[i]) {
+        SlotKey key = new SlotKey(sh[produced], layoutOf[produced]);
+        Deque<Integer> f = free.get(key);
+        if (f != null && !f.isEmpty()) {
+          slot[produced] = f.pop();
+        } else {
+          slot[produced] = slotShapes.size();
+          slotShapes.add(key);
+        }
+        if (fusedAdd[i] >= 0) {
+          slot[s.output()] = slot[produced];
+        }
+      }
+      SlotKey shape = new SlotKey(sh[s.output()], layoutOf[s.output()]);
       // Values read for the last time by this step free their buffers for later steps (not
       // for this step's own output, which must not overwrite its inputs).
       for (int v : s.inputs()) {
-        if (v != 0 && lastUse[v] == i && slot[v] >= 0) {
+        if (v != 0 && lastUse[v] == i && slot[v] >= 0 && !(producedEarly[i]
+            && slot[v] == slot[s.output()])) {
           free.computeIfAbsent(new SlotKey(sh[v], layoutOf[v]), k -> new ArrayDeque<>())
               .push(slot[v]);
           lastUse[v] = -2; // freed once even if read twice by this step
         }
       }
-      if (lastUse[s.output()] == -1) { // never read (a dead branch): free at once
+      if (lastUse[s.output()] == -1 && fusedAdd[i] < 0) { // never read (a dead branch): free
         free.computeIfAbsent(shape, k -> new ArrayDeque<>()).push(slot[s.output()]);
       }
     }
@@ -426,6 +518,7 @@ public final class ForwardPass implements AutoCloseable {
     c.input = in;
     c.mode = mode;
     c.layoutOf = layoutOf;
+    c.fusedAdd = fusedAdd;
     c.reordered = new Tensor[steps.size()][];
     for (int i = 0; i < steps.size(); i++) {
       c.reordered[i] = new Tensor[steps.get(i).inputCount()];

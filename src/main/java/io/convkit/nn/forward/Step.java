@@ -182,6 +182,11 @@ public abstract sealed class Step
     void run(Engine e, Tensor[] in, Tensor out, Scratch s) {
       conv.forwardInto(in[0], e, out);
     }
+
+    /** {@code out = act(conv(x) + residual)} in one engine call (an add fused into this conv). */
+    void runWithResidual(Engine e, Tensor x, Tensor residual, Tensor out, Activation act) {
+      e.convolveAdd(conv.plan(x.shape()), conv.weights(), x, residual, out, act);
+    }
   }
 
   /**

@@ -74,6 +74,26 @@ class ForwardPassTest {
   }
 
   @Test
+  void aResidualAddFusedIntoItsConvGivesTheUnfusedBits() {
+    for (String model : List.of("resnet18", "mobilenet_v2")) {
+      Network net = Models.create(model, model.equals("mobilenet_v2") ? Map.of("alpha", "0.5")
+          : Map.of());
+      Shape in = Shape.of(2, 3, 64, 64);
+      try (Engine cpu = Engines.cpu(2);
+          ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, 5));
+          ForwardPass pass = new ForwardPass(plan, cpu);
+          Tensor x = Tensor.of(ConvCases.data(9, in.elements()), in.dims())) {
+        List<String> fused = pass.fusedAdds(in);
+        assertTrue(fused.size() >= (model.equals("resnet18") ? 8 : 10), model + ": " + fused);
+        float[] together = pass.forward(x).toArray();
+        // With an observer every step runs alone (the add in place after its conv).
+        float[] apart = pass.forward(x, (i, t) -> { }).toArray();
+        assertArrayEquals(apart, together, model + ": fused and unfused adds");
+      }
+    }
+  }
+
+  @Test
   void fusionAndFoldingShapeThePlan() {
     Network net = Models.create("resnet18");
     try (ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, 1))) {
