@@ -67,8 +67,7 @@ public final class Conv2d implements AutoCloseable {
    */
   public Tensor forward(Tensor x, Engine engine, Algorithm forced) {
     ConvPlan p = plan(x.shape(), forced);
-    if (x.layout() != Layout.NCHW && !Layout.sameMemory(x.shape(), x.layout(), Layout.NCHW)
-        && !engine.runsNhwc(p)) {
+    if (x.layout() != Layout.NCHW && !engine.runsNhwc(p)) {
       // This engine runs the conv in NCHW only: reorder around it; the output keeps x's layout.
       try (Tensor xn = Tensor.allocate(x.shape(), x.device(), Layout.NCHW)) {
         engine.reorder(x, xn);

@@ -283,9 +283,12 @@ class FuzzTest {
       return false;
     }
     float[] x = ints(r, input.elements());
-    try (Tensor t = Tensor.of(x, input.dims()); Tensor yc = Tensor.zeros(output);
+    boolean nhwc = r.nextBoolean(); // the CPU's NHWC pooling on half the draws
+    try (Tensor t = Tensor.of(x, input.dims());
+        Tensor tc = nhwc ? ConvCheck.nhwc(x, input.dims()) : Tensor.of(x, input.dims());
+        Tensor yc = Tensor.allocate(output, Device.HOST, nhwc ? Layout.NHWC : Layout.NCHW);
         Tensor yr = Tensor.zeros(output)) {
-      cpu.pool(spec, t, yc);
+      cpu.pool(spec, tc, yc);
       ref.pool(spec, t, yr);
       float[] got = yc.toArray();
       float[] want = yr.toArray();
@@ -293,7 +296,8 @@ class FuzzTest {
         // AVG: the CPU divides by a float divisor, rounded once past 2^24.
         double tol = kind == PoolKind.MAX ? 0 : Math.abs(want[i]) * 0x1p-22;
         if (!(Math.abs((double) got[i] - want[i]) <= tol)) {
-          fail(spec + " on " + input + ": output " + i + " is " + got[i] + ", reference "
+          fail(spec + " on " + input + (nhwc ? " NHWC" : "") + ": output " + i + " is " + got[i]
+              + ", reference "
               + want[i]);
         }
       }

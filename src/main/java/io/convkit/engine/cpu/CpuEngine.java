@@ -176,10 +176,12 @@ public final class CpuEngine extends AbstractEngine {
   static final List<ConvImpl> IMPLEMENTATIONS = List.of(
       new ConvImpl("nhwc_dense", (p, l) -> l != Layout.NHWC ? "runs NHWC tensors"
           : p.spec().hasConnections() ? "has a connection table"
-          : p.spec().groups() != 1 ? "grouped (" + p.spec().groups() + " groups)" : null,
+          : p.spec().groups() != 1 ? "grouped (" + p.spec().groups() + " groups)"
+          : scratchMisfit(p, ConvkitNative.ck_conv_nhwc_scratch_floats(ConvGeometry.of(p))),
           CpuEngine::nhwcDense),
       new ConvImpl("nhwc_depthwise", (p, l) -> l != Layout.NHWC ? "runs NHWC tensors"
-          : !depthwiseMultiplier1(p.spec()) ? "not depthwise with one output per channel" : null,
+          : !depthwiseMultiplier1(p.spec()) ? "not depthwise with one output per channel"
+          : scratchMisfit(p, ConvkitNative.ck_dw_nhwc_scratch_floats(ConvGeometry.of(p))),
           CpuEngine::nhwcDepthwise),
       new ConvImpl("nchw_pointwise_sgemm", (p, l) -> l != Layout.NCHW ? "runs NCHW tensors"
           : p.algorithm() != Algorithm.POINTWISE_GEMM ? "not 1x1, stride 1, unpadded" : null,
@@ -196,6 +198,21 @@ public final class CpuEngine extends AbstractEngine {
       new ConvImpl("nchw_connection_table", (p, l) -> l != Layout.NCHW ? "runs NCHW tensors"
           : p.algorithm() != Algorithm.CONNECTION_TABLE ? "no connection table" : null,
           CpuEngine::connectionTable));
+
+  /**
+   * The NHWC kernels copy the input rows a task reads into zero-padded scratch. Where a huge
+   * stride, padding or dilation makes that copy far larger than the work (the rows between
+   * strides, the padding itself), they do not fit; the NCHW kernels' direct paths need no such
+   * copy. The limit: 4x one image's input and output, or 1 Mi floats.
+   */
+  private static String scratchMisfit(ConvPlan p, long floats) {
+    long work = p.input().elements() / Math.max(1, p.input().n())
+        + p.output().elements() / Math.max(1, p.output().n());
+    long limit = Math.max(1L << 20, 4 * work);
+    return floats >= 0 && floats <= limit ? null : "its padded input copy (" + floats
+        + " floats per thread) would outgrow the work (limit " + limit + "): a huge stride, "
+        + "padding or dilation";
+  }
 
   private static boolean gemmShaped(ConvPlan p) {
     return p.algorithm() == Algorithm.IM2COL_GEMM || p.algorithm() == Algorithm.GROUPED_GEMM;
