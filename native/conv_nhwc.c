@@ -108,7 +108,11 @@ typedef struct ck_nhwc_red {
   long long nr, arow, wrow;
   long long ns, acol, wcol;
   long long L;
+  int pf; /* prefetch the weights CK_NHWC_PF_FLOATS ahead */
 } ck_nhwc_red;
+/* Weight blocks above this many bytes are prefetched in software, 8 KB (128 steps) ahead. */
+#define CK_NHWC_PF_BYTES (160 * 1024)
+#define CK_NHWC_PF_FLOATS 2048
 typedef void (*ck_nhwc_tile_fn)(const ck_nhwc_red* rd, const float* const* a, const float* w,
                                 long long nblk, long long wblk, const float* bias,
                                 const float* const* res, float* const* o, long long coff,
