@@ -18,8 +18,9 @@ static long long ck_nhwc_channel_block(long long C, long long rows, long long* b
   return per * 8;
 }
 
-/* Packed depthwise weights: [R*S][Cp], Cp = C rounded up to whole vectors, zero-padded, so every
- * tap of a channel vector is one aligned-stride load and the tail lanes multiply by zero. */
+/* Packed depthwise weights: [Cp/8][R*S][8], Cp = C rounded up to whole vectors, zero-padded:
+ * the 8 weights of a channel vector's tap are one load, its R*S taps one contiguous run, and the
+ * tail lanes multiply by zero. */
 static long long ck_dwn_padded_channels(const long long* g) { return (g[CK_G_C] + 7) / 8 * 8; }
 
 long long ck_dw_nhwc_packed_floats(const long long* g) {
@@ -28,10 +29,9 @@ long long ck_dw_nhwc_packed_floats(const long long* g) {
 
 void ck_dw_nhwc_pack(const long long* g, const float* w, float* packed) {
   const long long C = g[CK_G_C], RS = g[CK_G_R] * g[CK_G_S], Cp = ck_dwn_padded_channels(g);
-  for (long long t = 0; t < RS; t++) {
-    float* dst = packed + t * Cp;
-    for (long long c = 0; c < C; c++) dst[c] = w[c * RS + t];
-    for (long long c = C; c < Cp; c++) dst[c] = 0.0f;
+  for (long long c = 0; c < Cp; c++) {
+    float* dst = packed + (c / 8) * RS * 8 + c % 8;
+    for (long long t = 0; t < RS; t++) dst[t * 8] = c < C ? w[c * RS + t] : 0.0f;
   }
 }
 
