@@ -6,12 +6,12 @@
 /* Depthwise and pooling tasks are (image, output row, channel block), numbered
  * (n * OH + oy) * blocks + b. A whole row of channels is one block while there are enough rows to
  * balance the threads; with few rows (7x7 layers at batch 1) the channels split into blocks of
- * whole vectors so that at least CK_NHWC_MIN_TASKS tasks exist. Returns the block width in floats
+ * whole vectors so that at least CK_NHWC_OPS_MIN_TASKS tasks exist. Returns the block width in floats
  * (a multiple of 8) and sets *blocks. */
-#define CK_NHWC_MIN_TASKS 32
-static long long ck_nhwc_channel_block(long long C, long long rows, long long* blocks) {
+#define CK_NHWC_OPS_MIN_TASKS 32
+static long long ck_nhwc_ops_channel_block(long long C, long long rows, long long* blocks) {
   const long long vecs = (C + 7) / 8;
-  long long want = rows >= CK_NHWC_MIN_TASKS ? 1 : (CK_NHWC_MIN_TASKS + rows - 1) / rows;
+  long long want = rows >= CK_NHWC_OPS_MIN_TASKS ? 1 : (CK_NHWC_OPS_MIN_TASKS + rows - 1) / rows;
   if (want > vecs) want = vecs;
   const long long per = (vecs + want - 1) / want; /* vectors per block */
   *blocks = (vecs + per - 1) / per;
@@ -37,7 +37,7 @@ void ck_dw_nhwc_pack(const long long* g, const float* w, float* packed) {
 
 long long ck_dw_nhwc_tasks(const long long* g) {
   long long blocks;
-  ck_nhwc_channel_block(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks);
+  ck_nhwc_ops_channel_block(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks);
   return g[CK_G_N] * g[CK_G_OH] * blocks;
 }
 
@@ -45,7 +45,7 @@ long long ck_dw_nhwc_scratch_floats(const long long* g) { (void)g; return 0; }
 
 long long ck_pool_nhwc_tasks(const long long* g) {
   long long blocks;
-  ck_nhwc_channel_block(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks);
+  ck_nhwc_ops_channel_block(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks);
   return g[CK_G_N] * g[CK_G_OH] * blocks;
 }
 

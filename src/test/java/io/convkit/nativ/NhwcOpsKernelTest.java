@@ -187,8 +187,8 @@ class NhwcOpsKernelTest {
       }
     }
     assertTrue(cases > 1000, "depthwise cases run: " + cases);
-    // every tile variant (3 kernels x 2 tile shapes) ran on every ISA
-    assertEquals(6 * isas().length, variants.size(), "variants run: " + variants);
+    // every tile variant (3x3 s1, 3x3 s2 and generic in two tile shapes, 5x5 s1) ran on every ISA
+    assertEquals(7 * isas().length, variants.size(), "variants run: " + variants);
   }
 
   /** One geometry; returns its variant name, or null when its output would be empty. */
@@ -414,6 +414,56 @@ class NhwcOpsKernelTest {
               if (!(Math.abs(expected - actual) <= tol)) {
                 fail(at + " is " + actual + ", expected " + expected + " (divisor " + d + ")");
               }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Away from the global pool the NHWC kernel reduces in ck_pool's order and divides by its
+   * divisor: the outputs equal the NCHW kernel's bit for bit (NaN for NaN).
+   */
+  @Test
+  void poolingEqualsTheNchwKernel() {
+    Random rnd = new Random(17);
+    for (int isa : isas()) {
+      for (int[] p : POOLS) {
+        PoolKind kind = p[0] == 0 ? PoolKind.MAX : PoolKind.AVG;
+        PoolSpec spec = PoolSpec.builder(kind, p[1], p[2]).stride(p[3], p[4])
+            .padding(p[5], p[6], p[7], p[8]).ceilMode(p[9] == 1).countPadding(p[10] == 1).build();
+        for (int c : new int[] {3, 8, 17}) {
+          for (int w : new int[] {7, 12, 19}) {
+            int h = 9;
+            Shape out = spec.outputShape(Shape.of(N, c, h, w));
+            int oh = out.h();
+            int ow = out.w();
+            long[] g = {N, c, h, w, c, oh, ow, p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], 1, 1};
+            float[] x = random(rnd, N * c * h * w);
+            if (kind == PoolKind.MAX) {
+              x[rnd.nextInt(x.length)] = Float.NaN;
+            }
+            int outLen = N * c * oh * ow;
+            int avg = kind == PoolKind.AVG ? 1 : 0;
+            int cp = p[10];
+            try (Buf in = new Buf(x);
+                Buf nchw = new Buf(x.length);
+                Buf y = new Buf(outLen);
+                Buf ref = new Buf(outLen);
+                Buf refNhwc = new Buf(outLen);
+                Buf scratch = new Buf((int) ConvkitNative.ck_pool_scratch_floats(w, ow, p[2],
+                    p[4], p[6]))) {
+              ConvkitNative.ck_pool_nhwc(isa, g, avg, cp, in.view, y.view, 0,
+                  ConvkitNative.ck_pool_nhwc_tasks(g));
+              ConvkitNative.ck_reorder(isa, in.view, N, c, h * w, nchw.view, 0, 0,
+                  ConvkitNative.ck_reorder_tasks(N, c, h * w));
+              ConvkitNative.ck_pool(isa, nchw.view, h, w, ref.view, oh, ow, p[1], p[2], p[3], p[4],
+                  p[5], p[6], p[7], p[8], avg, cp, 0, N * c, scratch.view);
+              ConvkitNative.ck_reorder(isa, ref.view, N, c, oh * ow, refNhwc.view, 1, 0,
+                  ConvkitNative.ck_reorder_tasks(N, c, oh * ow));
+              assertBitsEqual("pool isa " + isa + " " + spec + " C " + c + " W " + w
+                  + " against ck_pool", refNhwc.get(), y.get());
             }
           }
         }
