@@ -340,6 +340,10 @@ class NhwcOpsKernelTest {
             cases++;
           }
         }
+        // the global pool takes 64 channels at a time: several groups and a partial one
+        for (int c : new int[] {64, 70, 130}) {
+          poolCase(rnd, isa, PoolSpec.global(kind), c, 3, 5);
+        }
       }
     }
     assertTrue(cases > 1000, "pool cases run: " + cases);
