@@ -6,14 +6,19 @@
 #define CK_NHWC_KB 16
 /* Output pixels per task, before splitting for parallelism: enough register tiles per weight
  * block that the block, streamed into L2 once per task, is reused ~16 times. */
+#ifndef CK_NHWC_PIX_TARGET
 #define CK_NHWC_PIX_TARGET 96
+#endif
+/* Bytes of weight blocks one task sweeps per register tile: the group stays in L2 while the
+ * tile's inputs stay in L1. */
+#define CK_NHWC_GROUP_BYTES (192 * 1024)
 /* Tasks per call below which the output channels are split too (batch 1 on 7x7 layers). */
 #define CK_NHWC_MIN_TASKS 16
 
 /* How one call splits its work. A task is (image, block of flattened output pixels, group of
- * 16-channel weight blocks); the group is the fastest-varying index, so a thread's consecutive
- * tasks share the pixel block's input rows (copied once into scratch) and the groups' weights
- * stream from L2 while they last. */
+ * 16-channel weight blocks); each register tile of the block runs every weight block of the
+ * group (so the group is sized to stay in L2), and the group is the fastest-varying index, so a
+ * thread's consecutive tasks share the pixel block's input rows (copied once into scratch). */
 typedef struct ck_nhwc_plan {
   long long nkb;     /* 16-channel blocks: ceil(K / 16) */
   long long npb, pb; /* pixel blocks per image, pixels per block (the last may be shorter) */
@@ -29,8 +34,11 @@ static inline ck_nhwc_plan ck_nhwc_make_plan(const ck_conv_geom* x) {
   p.npb = pix > 0 ? (pix + CK_NHWC_PIX_TARGET - 1) / CK_NHWC_PIX_TARGET : 1;
   p.pb = pix > 0 ? (pix + p.npb - 1) / p.npb : 1;
   p.npb = pix > 0 ? (pix + p.pb - 1) / p.pb : 1;
-  p.ngk = 1;
-  if (x->n * p.npb < CK_NHWC_MIN_TASKS) {
+  long long kg = CK_NHWC_GROUP_BYTES / (x->r * x->s * x->c * CK_NHWC_KB * 4);
+  if (kg < 1) kg = 1;
+  if (kg > p.nkb) kg = p.nkb;
+  p.ngk = (p.nkb + kg - 1) / kg;
+  if (x->n * p.npb * p.ngk < CK_NHWC_MIN_TASKS) {
     p.ngk = (CK_NHWC_MIN_TASKS + x->n * p.npb - 1) / (x->n * p.npb);
     if (p.ngk > p.nkb) p.ngk = p.nkb;
   }
@@ -100,9 +108,14 @@ typedef struct ck_nhwc_red {
   long long nr, arow, wrow;
   long long ns, acol, wcol;
   long long L;
+  int pf; /* prefetch the weights CK_NHWC_PF_FLOATS ahead */
 } ck_nhwc_red;
+/* Weight blocks above this many bytes are prefetched in software, 8 KB (128 steps) ahead. */
+#define CK_NHWC_PF_BYTES (160 * 1024)
+#define CK_NHWC_PF_FLOATS 2048
 typedef void (*ck_nhwc_tile_fn)(const ck_nhwc_red* rd, const float* const* a, const float* w,
-                                const float* bias, const float* const* res, float* const* o,
+                                long long nblk, long long wblk, const float* bias,
+                                const float* const* res, float* const* o, long long coff,
                                 int kvalid, int act);
 /* The valid kernel taps [t0, t1) along one axis for an output position whose first tap reads
  * input index i0 (taps i0 + t*d must lie in [0, n)). */

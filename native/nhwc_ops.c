@@ -6,20 +6,21 @@
 /* Depthwise and pooling tasks are (image, output row, channel block), numbered
  * (n * OH + oy) * blocks + b. A whole row of channels is one block while there are enough rows to
  * balance the threads; with few rows (7x7 layers at batch 1) the channels split into blocks of
- * whole vectors so that at least CK_NHWC_MIN_TASKS tasks exist. Returns the block width in floats
+ * whole vectors so that at least CK_NHWC_OPS_MIN_TASKS tasks exist. Returns the block width in floats
  * (a multiple of 8) and sets *blocks. */
-#define CK_NHWC_MIN_TASKS 32
-static long long ck_nhwc_channel_block(long long C, long long rows, long long* blocks) {
+#define CK_NHWC_OPS_MIN_TASKS 32
+static long long ck_nhwc_ops_channel_block(long long C, long long rows, long long* blocks) {
   const long long vecs = (C + 7) / 8;
-  long long want = rows >= CK_NHWC_MIN_TASKS ? 1 : (CK_NHWC_MIN_TASKS + rows - 1) / rows;
+  long long want = rows >= CK_NHWC_OPS_MIN_TASKS ? 1 : (CK_NHWC_OPS_MIN_TASKS + rows - 1) / rows;
   if (want > vecs) want = vecs;
   const long long per = (vecs + want - 1) / want; /* vectors per block */
   *blocks = (vecs + per - 1) / per;
   return per * 8;
 }
 
-/* Packed depthwise weights: [R*S][Cp], Cp = C rounded up to whole vectors, zero-padded, so every
- * tap of a channel vector is one aligned-stride load and the tail lanes multiply by zero. */
+/* Packed depthwise weights: [Cp/8][R*S][8], Cp = C rounded up to whole vectors, zero-padded:
+ * the 8 weights of a channel vector's tap are one load, its R*S taps one contiguous run, and the
+ * tail lanes multiply by zero. */
 static long long ck_dwn_padded_channels(const long long* g) { return (g[CK_G_C] + 7) / 8 * 8; }
 
 long long ck_dw_nhwc_packed_floats(const long long* g) {
@@ -28,16 +29,15 @@ long long ck_dw_nhwc_packed_floats(const long long* g) {
 
 void ck_dw_nhwc_pack(const long long* g, const float* w, float* packed) {
   const long long C = g[CK_G_C], RS = g[CK_G_R] * g[CK_G_S], Cp = ck_dwn_padded_channels(g);
-  for (long long t = 0; t < RS; t++) {
-    float* dst = packed + t * Cp;
-    for (long long c = 0; c < C; c++) dst[c] = w[c * RS + t];
-    for (long long c = C; c < Cp; c++) dst[c] = 0.0f;
+  for (long long c = 0; c < Cp; c++) {
+    float* dst = packed + (c / 8) * RS * 8 + c % 8;
+    for (long long t = 0; t < RS; t++) dst[t * 8] = c < C ? w[c * RS + t] : 0.0f;
   }
 }
 
 long long ck_dw_nhwc_tasks(const long long* g) {
   long long blocks;
-  ck_nhwc_channel_block(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks);
+  ck_nhwc_ops_channel_block(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks);
   return g[CK_G_N] * g[CK_G_OH] * blocks;
 }
 
@@ -45,7 +45,7 @@ long long ck_dw_nhwc_scratch_floats(const long long* g) { (void)g; return 0; }
 
 long long ck_pool_nhwc_tasks(const long long* g) {
   long long blocks;
-  ck_nhwc_channel_block(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks);
+  ck_nhwc_ops_channel_block(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks);
   return g[CK_G_N] * g[CK_G_OH] * blocks;
 }
 

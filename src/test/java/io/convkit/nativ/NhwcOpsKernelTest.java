@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import org.bytedeco.javacpp.FloatPointer;
 import org.junit.jupiter.api.Test;
 
@@ -95,6 +97,29 @@ class NhwcOpsKernelTest {
     return new long[] {0, Math.min(1, tasks), tasks / 3, tasks / 2, Math.max(tasks - 1, 0), tasks};
   }
 
+  /** A kernel call on tasks [t0, t1) writing to out. */
+  private interface TaskRange {
+    void run(FloatPointer out, long t0, long t1);
+  }
+
+  /**
+   * Runs all tasks in one call into whole and in the pieces of {@link #splits} into split; checks
+   * both outputs' guards and that they agree bit for bit; returns the output.
+   */
+  private static float[] runWholeAndSplit(String what, long tasks, Buf whole, Buf split,
+      TaskRange call) {
+    call.run(whole.view, 0, tasks);
+    long[] cut = splits(tasks);
+    for (int i = 0; i + 1 < cut.length; i++) {
+      call.run(split.view, cut[i], cut[i + 1]);
+    }
+    whole.assertGuards(what);
+    split.assertGuards(what + " split");
+    float[] y = whole.get();
+    assertBitsEqual(what + ": split tasks", y, split.get());
+    return y;
+  }
+
   private static void assertBitsEqual(String what, float[] expected, float[] actual) {
     assertEquals(expected.length, actual.length, what);
     for (int i = 0; i < expected.length; i++) {
@@ -134,15 +159,27 @@ class NhwcOpsKernelTest {
   void depthwiseMatchesNaiveLoops() {
     Random rnd = new Random(11);
     Activation[] acts = Activation.values();
+    Set<String> variants = new TreeSet<>();
     int cases = 0;
     for (int isa : isas()) {
       for (int[] q : DW_GEOMETRIES) {
         for (int c : CHANNELS) {
           for (int w : WIDTHS) {
             int h = 1 + (w + c) % 7;
-            Activation act = acts[cases % acts.length];
-            boolean withBias = cases % 3 != 0;
-            if (depthwiseCase(rnd, isa, c, h, w, q, act, withBias)) {
+            String v = depthwiseCase(rnd, isa, c, h, w, q, acts[cases % acts.length],
+                cases % 3 != 0);
+            if (v != null) {
+              variants.add(v);
+              cases++;
+            }
+          }
+        }
+        // C a multiple of 256 takes the 16-channel tiles on wide rows too; 272 does not.
+        for (int c : new int[] {256, 272}) {
+          for (int w : new int[] {12, 21}) {
+            String v = depthwiseCase(rnd, isa, c, 3, w, q, acts[cases % acts.length], true);
+            if (v != null) {
+              variants.add(v);
               cases++;
             }
           }
@@ -150,22 +187,25 @@ class NhwcOpsKernelTest {
       }
     }
     assertTrue(cases > 1000, "depthwise cases run: " + cases);
+    // every tile variant (3x3 s1, 3x3 s2 and generic in two tile shapes, 5x5 s1) ran on every ISA
+    assertEquals(7 * isas().length, variants.size(), "variants run: " + variants);
   }
 
-  /** One geometry; false when its output would be empty. */
-  private static boolean depthwiseCase(Random rnd, int isa, int c, int h, int w, int[] q,
+  /** One geometry; returns its variant name, or null when its output would be empty. */
+  private static String depthwiseCase(Random rnd, int isa, int c, int h, int w, int[] q,
       Activation act, boolean withBias) {
     int r = q[0], s = q[1], sh = q[2], sw = q[3], dh = q[4], dw = q[5];
     int pt = q[6], pl = q[7], pb = q[8], pr = q[9];
     int oh = (h + pt + pb - (r - 1) * dh - 1) / sh + 1;
     int ow = (w + pl + pr - (s - 1) * dw - 1) / sw + 1;
     if (h + pt + pb - (r - 1) * dh - 1 < 0 || w + pl + pr - (s - 1) * dw - 1 < 0) {
-      return false;
+      return null;
     }
     long[] g = geometry(c, h, w, c, oh, ow, q);
+    String variant = ConvkitNative.ck_dw_nhwc_variant(isa, g);
     String what = String.format("dw isa %d C %d %dx%d R %d S %d stride %d,%d dil %d,%d pad %d,%d,%d,%d"
         + " %s bias %b (%s)", isa, c, h, w, r, s, sh, sw, dh, dw, pt, pl, pb, pr, act, withBias,
-        ConvkitNative.ck_dw_nhwc_variant(isa, g));
+        variant);
     float[] x = random(rnd, N * h * w * c);
     float[] wt = random(rnd, c * r * s);
     float[] bias = random(rnd, c);
@@ -182,18 +222,10 @@ class NhwcOpsKernelTest {
       ConvkitNative.ck_dw_nhwc_pack(g, w0.view, packed.view);
       packed.assertGuards(what + " pack");
       FloatPointer bp = withBias ? b.view : null;
-      ConvkitNative.ck_dw_nhwc(isa, g, in.view, packed.view, bp, out.view, act.code(), 0, tasks,
-          scratch.view);
-      long[] cut = splits(tasks);
-      for (int i = 0; i + 1 < cut.length; i++) {
-        ConvkitNative.ck_dw_nhwc(isa, g, in.view, packed.view, bp, split.view, act.code(), cut[i],
-            cut[i + 1], scratch.view);
-      }
-      out.assertGuards(what);
-      split.assertGuards(what + " split");
+      float[] y = runWholeAndSplit(what, tasks, out, split, (o, t0, t1) ->
+          ConvkitNative.ck_dw_nhwc(isa, g, in.view, packed.view, bp, o, act.code(), t0, t1,
+              scratch.view));
       scratch.assertGuards(what + " scratch");
-      float[] y = out.get();
-      assertBitsEqual(what + ": split tasks", y, split.get());
       for (int n = 0; n < N; n++) {
         for (int oy = 0; oy < oh; oy++) {
           for (int ox = 0; ox < ow; ox++) {
@@ -224,10 +256,10 @@ class NhwcOpsKernelTest {
         }
       }
     }
-    return true;
+    return variant;
   }
 
-  /** Packing is [R*S][C rounded up to 8], zero-padded. */
+  /** Packing is [C rounded up to 8, / 8][R*S][8], zero-padded. */
   @Test
   void depthwisePackingLayout() {
     int c = 13;
@@ -246,7 +278,8 @@ class NhwcOpsKernelTest {
       for (int t = 0; t < r * s; t++) {
         for (int ch = 0; ch < 16; ch++) {
           float expected = ch < c ? wt[ch * r * s + t] : 0f;
-          assertEquals(expected, packed[t * 16 + ch], "tap " + t + " channel " + ch);
+          assertEquals(expected, packed[((ch / 8) * r * s + t) * 8 + ch % 8],
+              "tap " + t + " channel " + ch);
         }
       }
     }
@@ -307,6 +340,10 @@ class NhwcOpsKernelTest {
             cases++;
           }
         }
+        // the global pool takes 64 channels at a time: several groups and a partial one
+        for (int c : new int[] {64, 70, 130}) {
+          poolCase(rnd, isa, PoolSpec.global(kind), c, 3, 5);
+        }
       }
     }
     assertTrue(cases > 1000, "pool cases run: " + cases);
@@ -340,16 +377,8 @@ class NhwcOpsKernelTest {
     long tasks = ConvkitNative.ck_pool_nhwc_tasks(g);
     try (Buf in = new Buf(x); Buf out = new Buf(outLen); Buf split = new Buf(outLen)) {
       int cp = spec.countPadding() ? 1 : 0;
-      ConvkitNative.ck_pool_nhwc(isa, g, avg ? 1 : 0, cp, in.view, out.view, 0, tasks);
-      long[] cut = splits(tasks);
-      for (int i = 0; i + 1 < cut.length; i++) {
-        ConvkitNative.ck_pool_nhwc(isa, g, avg ? 1 : 0, cp, in.view, split.view, cut[i],
-            cut[i + 1]);
-      }
-      out.assertGuards(what);
-      split.assertGuards(what + " split");
-      float[] y = out.get();
-      assertBitsEqual(what + ": split tasks", y, split.get());
+      float[] y = runWholeAndSplit(what, tasks, out, split, (o, t0, t1) ->
+          ConvkitNative.ck_pool_nhwc(isa, g, avg ? 1 : 0, cp, in.view, o, t0, t1));
       for (int n = 0; n < N; n++) {
         for (int oy = 0; oy < oh; oy++) {
           for (int ox = 0; ox < ow; ox++) {
@@ -396,6 +425,56 @@ class NhwcOpsKernelTest {
     }
   }
 
+  /**
+   * Away from the global pool the NHWC kernel reduces in ck_pool's order and divides by its
+   * divisor: the outputs equal the NCHW kernel's bit for bit (NaN for NaN).
+   */
+  @Test
+  void poolingEqualsTheNchwKernel() {
+    Random rnd = new Random(17);
+    for (int isa : isas()) {
+      for (int[] p : POOLS) {
+        PoolKind kind = p[0] == 0 ? PoolKind.MAX : PoolKind.AVG;
+        PoolSpec spec = PoolSpec.builder(kind, p[1], p[2]).stride(p[3], p[4])
+            .padding(p[5], p[6], p[7], p[8]).ceilMode(p[9] == 1).countPadding(p[10] == 1).build();
+        for (int c : new int[] {3, 8, 17}) {
+          for (int w : new int[] {7, 12, 19}) {
+            int h = 9;
+            Shape out = spec.outputShape(Shape.of(N, c, h, w));
+            int oh = out.h();
+            int ow = out.w();
+            long[] g = {N, c, h, w, c, oh, ow, p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], 1, 1};
+            float[] x = random(rnd, N * c * h * w);
+            if (kind == PoolKind.MAX) {
+              x[rnd.nextInt(x.length)] = Float.NaN;
+            }
+            int outLen = N * c * oh * ow;
+            int avg = kind == PoolKind.AVG ? 1 : 0;
+            int cp = p[10];
+            try (Buf in = new Buf(x);
+                Buf nchw = new Buf(x.length);
+                Buf y = new Buf(outLen);
+                Buf ref = new Buf(outLen);
+                Buf refNhwc = new Buf(outLen);
+                Buf scratch = new Buf((int) ConvkitNative.ck_pool_scratch_floats(w, ow, p[2],
+                    p[4], p[6]))) {
+              ConvkitNative.ck_pool_nhwc(isa, g, avg, cp, in.view, y.view, 0,
+                  ConvkitNative.ck_pool_nhwc_tasks(g));
+              ConvkitNative.ck_reorder(isa, in.view, N, c, h * w, nchw.view, 0, 0,
+                  ConvkitNative.ck_reorder_tasks(N, c, h * w));
+              ConvkitNative.ck_pool(isa, nchw.view, h, w, ref.view, oh, ow, p[1], p[2], p[3], p[4],
+                  p[5], p[6], p[7], p[8], avg, cp, 0, N * c, scratch.view);
+              ConvkitNative.ck_reorder(isa, ref.view, N, c, oh * ow, refNhwc.view, 1, 0,
+                  ConvkitNative.ck_reorder_tasks(N, c, oh * ow));
+              assertBitsEqual("pool isa " + isa + " " + spec + " C " + c + " W " + w
+                  + " against ck_pool", refNhwc.get(), y.get());
+            }
+          }
+        }
+      }
+    }
+  }
+
   // ---- reorder --------------------------------------------------------------------------------
 
   @Test
@@ -413,17 +492,10 @@ class NhwcOpsKernelTest {
               Buf nhwc = new Buf(x.length);
               Buf splitNhwc = new Buf(x.length);
               Buf back = new Buf(x.length)) {
-            ConvkitNative.ck_reorder(isa, nchw.view, N, c, p, nhwc.view, 1, 0, tasks);
-            long[] cut = splits(tasks);
-            for (int i = 0; i + 1 < cut.length; i++) {
-              ConvkitNative.ck_reorder(isa, nchw.view, N, c, p, splitNhwc.view, 1, cut[i],
-                  cut[i + 1]);
-            }
+            float[] y = runWholeAndSplit(what + " to NHWC", tasks, nhwc, splitNhwc, (o, t0, t1) ->
+                ConvkitNative.ck_reorder(isa, nchw.view, N, c, p, o, 1, t0, t1));
             ConvkitNative.ck_reorder(isa, nhwc.view, N, c, p, back.view, 0, 0, tasks);
-            nhwc.assertGuards(what + " to NHWC");
-            splitNhwc.assertGuards(what + " to NHWC split");
             back.assertGuards(what + " to NCHW");
-            float[] y = nhwc.get();
             float[] expected = new float[x.length];
             for (int n = 0; n < N; n++) {
               for (int ch = 0; ch < c; ch++) {
@@ -433,7 +505,6 @@ class NhwcOpsKernelTest {
               }
             }
             assertBitsEqual(what + " to NHWC", expected, y);
-            assertBitsEqual(what + " to NHWC split", y, splitNhwc.get());
             assertBitsEqual(what + " round trip", x, back.get());
           }
         }
