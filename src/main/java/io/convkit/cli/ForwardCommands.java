@@ -381,17 +381,17 @@ final class ForwardCommands {
 
   static String layerTable(List<ForwardPass.StepTime> times) {
     StringBuilder b = new StringBuilder();
-    b.append(String.format(Locale.ROOT, "%-34s %-10s %-16s %9s %9s  %s%n", "step", "kind", "output",
-        "ms", "GFLOP/s", "op"));
+    b.append(String.format(Locale.ROOT, "%-34s %-10s %-16s %9s %9s  %s  [%s]%n", "step", "kind",
+        "output", "ms", "GFLOP/s", "op", "ran"));
     long total = 0;
     long macs = 0;
     for (ForwardPass.StepTime t : times) {
       total += t.nanos();
       macs += t.macs();
-      b.append(String.format(Locale.ROOT, "%-34s %-10s %-16s %9.3f %9s  %s%n", t.step().name(),
-          t.step().kind().name().toLowerCase(), t.output(), t.nanos() / 1e6,
+      b.append(String.format(Locale.ROOT, "%-34s %-10s %-16s %9.3f %9s  %s  [%s]%n",
+          t.step().name(), t.step().kind().name().toLowerCase(), t.output(), t.nanos() / 1e6,
           t.macs() == 0 ? "-" : String.format(Locale.ROOT, "%.1f", 2.0 * t.macs() / t.nanos()),
-          t.step().describe()));
+          t.step().describe(), t.ran()));
     }
     b.append(String.format(Locale.ROOT, "%-34s %-10s %-16s %9.3f %9.1f  (profiled: the engine is"
         + " waited for after each step)%n", "total", "", "", total / 1e6, 2.0 * macs / total));

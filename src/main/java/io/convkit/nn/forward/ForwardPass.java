@@ -43,7 +43,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class ForwardPass implements AutoCloseable {
   /** One step's time in the last profiled call. */
-  public record StepTime(Step step, long nanos, long macs, Shape output) {}
+  /**
+   * One step's time in the last profiled call, and what ran it: for a conv, the engine's
+   * implementation and micro-kernel ("+ residual" where an add was fused into it; that add then
+   * reports "fused"); for other steps the layout it ran in.
+   */
+  public record StepTime(Step step, long nanos, long macs, Shape output, String ran) {}
 
   private final ForwardPlan plan;
   private final Engine engine;
@@ -209,8 +214,9 @@ public final class ForwardPass implements AutoCloseable {
       }
       if (timed) {
         engine.finish();
-        t.add(new StepTime(s, System.nanoTime() - t0,
-            s.macs(ForwardPlan.inputShapes(s, c.shapes)), out.shape()));
+        long nanos = System.nanoTime() - t0;
+        t.add(new StepTime(s, nanos, s.macs(ForwardPlan.inputShapes(s, c.shapes)), out.shape(),
+            ran(c, i, in, j >= 0, fusedDone[i] && j < 0)));
       }
       if (observer != null) {
         observer.after(i, out);
@@ -226,6 +232,21 @@ public final class ForwardPass implements AutoCloseable {
       engine.reorder(value[plan.output()], c.outputNchw);
     }
     return c.outputView;
+  }
+
+  /** What ran step {@code i} (see {@link StepTime}). */
+  private String ran(Context c, int i, Tensor[] in, boolean withResidual, boolean fused) {
+    Step s = steps.get(i);
+    if (fused) {
+      return "fused into the conv before";
+    }
+    if (s instanceof Step.ConvBacked cb) {
+      Tensor x = in[0];
+      Shape xs = cb.convInput(x.shape());
+      Layout l = s instanceof Step.Conv && c.mode[i] != null ? c.mode[i] : Layout.NCHW;
+      return engine.implementation(cb.conv().plan(xs), l) + (withResidual ? " + residual" : "");
+    }
+    return c.mode[i] == null ? "host" : c.mode[i].name();
   }
 
   /**
