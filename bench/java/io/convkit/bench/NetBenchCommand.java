@@ -40,7 +40,8 @@ import java.util.Map;
 public final class NetBenchCommand {
   static final String DEFAULT_CSV = "target/bench/networks.csv";
   static final List<String> DEFAULT_MODELS =
-      List.of("lenet5", "mobilenet_v1", "mobilenet_v2", "resnet50:variant=v1.5", "vgg16");
+      List.of("lenet5", "mobilenet_v1", "mobilenet_v2", "resnet50:variant=v1.5", "vgg16",
+          "efficientnet_b0", "convnext_tiny");
   static final List<String> ENGINES = List.of("cpu", "opencl", "ort");
   static final Budget DEFAULT_BUDGET = new Budget(500, 2000, 3);
 
