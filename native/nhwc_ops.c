@@ -6,14 +6,16 @@
 /* Depthwise and pooling tasks are (image, output row, channel block), numbered
  * (n * OH + oy) * blocks + b. A whole row of channels is one block while there are enough rows to
  * balance the threads; with few rows (7x7 layers at batch 1) the channels split into blocks of
- * whole vectors so that at least CK_NHWC_OPS_MIN_TASKS tasks exist. Returns the block width in floats
- * (a multiple of 8) and sets *blocks. */
+ * whole vectors (an even number where the channels have more than one) so that about
+ * CK_NHWC_OPS_MIN_TASKS tasks exist. Returns the block width in floats (a multiple of 8) and sets
+ * *blocks. */
 #define CK_NHWC_OPS_MIN_TASKS 32
 static long long ck_nhwc_ops_channel_block(long long C, long long rows, long long* blocks) {
   const long long vecs = (C + 7) / 8;
   long long want = rows >= CK_NHWC_OPS_MIN_TASKS ? 1 : (CK_NHWC_OPS_MIN_TASKS + rows - 1) / rows;
   if (want > vecs) want = vecs;
-  const long long per = (vecs + want - 1) / want; /* vectors per block */
+  long long per = (vecs + want - 1) / want; /* vectors per block */
+  if (per % 2 && per < vecs) per++;         /* whole 16-channel pairs for the 4px x 16c tiles */
   *blocks = (vecs + per - 1) / per;
   return per * 8;
 }

@@ -203,9 +203,9 @@ class NhwcOpsKernelTest {
     }
     long[] g = geometry(c, h, w, c, oh, ow, q);
     String variant = ConvkitNative.ck_dw_nhwc_variant(isa, g);
-    String what = String.format("dw isa %d C %d %dx%d R %d S %d stride %d,%d dil %d,%d pad %d,%d,%d,%d"
-        + " %s bias %b (%s)", isa, c, h, w, r, s, sh, sw, dh, dw, pt, pl, pb, pr, act, withBias,
-        variant);
+    String what = String.format("dw isa %d C %d %dx%d R %d S %d stride %d,%d dil %d,%d"
+        + " pad %d,%d,%d,%d %s bias %b (%s)", isa, c, h, w, r, s, sh, sw, dh, dw, pt, pl, pb, pr,
+        act, withBias, variant);
     float[] x = random(rnd, N * h * w * c);
     float[] wt = random(rnd, c * r * s);
     float[] bias = random(rnd, c);
@@ -239,7 +239,8 @@ class NhwcOpsKernelTest {
                   if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
                     continue;
                   }
-                  double t = (double) x[((n * h + iy) * w + ix) * c + ch] * wt[(ch * r + i) * s + j];
+                  double t =
+                      (double) x[((n * h + iy) * w + ix) * c + ch] * wt[(ch * r + i) * s + j];
                   sum += t;
                   mag += Math.abs(t);
                 }
@@ -443,7 +444,8 @@ class NhwcOpsKernelTest {
             Shape out = spec.outputShape(Shape.of(N, c, h, w));
             int oh = out.h();
             int ow = out.w();
-            long[] g = {N, c, h, w, c, oh, ow, p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], 1, 1};
+            long[] g =
+                {N, c, h, w, c, oh, ow, p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], 1, 1};
             float[] x = random(rnd, N * c * h * w);
             if (kind == PoolKind.MAX) {
               x[rnd.nextInt(x.length)] = Float.NaN;
@@ -550,7 +552,7 @@ class NhwcOpsKernelTest {
   @Test
   void layerNormNhwc() {
     Random rnd = new Random(15);
-    int[] channels = {1, 3, 5, 8, 13, 16, 17, 33, 96};
+    int[] channels = {1, 3, 5, 8, 13, 16, 17, 33, 45, 96, 200};
     for (int isa : isas()) {
       for (int c : channels) {
         for (float eps : new float[] {1e-5f, 0f}) {
