@@ -139,7 +139,8 @@ void ck_conv_nhwc(int isa, const long long* g, const float* in, const float* pac
 
 /* Depthwise convolution, multiplier 1 (groups = C = K), NHWC in and out:
  * out[n][oy][ox][c] = act(bias[c] + sum_{r,s} in[n][iy][ix][c] * w[c][0][r][s]), iy, ix as above.
- * w is PyTorch's [C][1][R][S], packed by ck_dw_nhwc_pack. */
+ * w is PyTorch's [C][1][R][S], packed by ck_dw_nhwc_pack. out != in (a row's last tile moves
+ * back and re-reads input it may already have written). */
 long long ck_dw_nhwc_packed_floats(const long long* g);
 void ck_dw_nhwc_pack(const long long* g, const float* w, float* packed);
 long long ck_dw_nhwc_tasks(const long long* g);
