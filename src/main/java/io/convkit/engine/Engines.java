@@ -6,6 +6,7 @@ import io.convkit.engine.opencl.DeviceType;
 import io.convkit.engine.opencl.OpenClEngine;
 import io.convkit.engine.opencl.OpenClException;
 import io.convkit.engine.reference.ReferenceEngine;
+import io.convkit.tensor.Layout;
 
 /** Factory for engines. */
 public final class Engines {
@@ -21,6 +22,14 @@ public final class Engines {
   /** The CPU engine on {@code threads} threads (OpenBLAS's and ours together never exceed it). */
   public static Engine cpu(int threads) {
     return new CpuEngine(threads, Isa.best());
+  }
+
+  /**
+   * The CPU engine whose forward passes keep activations in {@code preferred}: NHWC (the default:
+   * our own micro-kernels) or NCHW (the first engine's OpenBLAS-based paths, for comparison).
+   */
+  public static Engine cpu(int threads, Layout preferred) {
+    return new CpuEngine(threads, Isa.best(), preferred, null);
   }
 
   /** The reference engine: plain Java loops with float64 accumulation; the test oracle. */

@@ -23,9 +23,13 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
- * The CPU engine: OpenBLAS sgemm for the GEMM-shaped work, our native kernels for im2col, the
- * fused bias+activation epilogue, depthwise, small-group tiles, connection tables, pooling, the
- * residual add, LRN, layer norm and channel scaling; concatenation is a memcpy per (image, input).
+ * The CPU engine. Convolutions run the first of {@link #IMPLEMENTATIONS} that fits the plan and
+ * the tensors' layout: our own NHWC micro-kernels (dense with a fused residual, depthwise) for
+ * NHWC tensors, which forward passes use between layers (its {@link #preferredLayout()}); for
+ * NCHW tensors the first engine's paths, OpenBLAS sgemm for the GEMM-shaped work and our kernels
+ * for im2col, the epilogue, depthwise, small-group tiles and connection tables. Pooling, add,
+ * concat, channel scaling and layer norm have NHWC and NCHW kernels; LRN is NCHW only.
+ * See docs/DESIGN.md.
  *
  * <p>Threads: everything runs on one pool of {@code threads} (the caller included). OpenBLAS is
  * called from the pool's threads with one thread each, on that thread's block of output rows;
