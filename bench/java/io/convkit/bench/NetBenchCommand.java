@@ -42,7 +42,9 @@ public final class NetBenchCommand {
   static final List<String> DEFAULT_MODELS =
       List.of("lenet5", "mobilenet_v1", "mobilenet_v2", "resnet50:variant=v1.5", "vgg16",
           "efficientnet_b0", "convnext_tiny");
-  static final List<String> ENGINES = List.of("cpu", "opencl", "ort");
+  // cpu-nchw: the CPU engine keeping NCHW between layers (the first engine's OpenBLAS paths), to
+  // show in one run what the NHWC kernels changed.
+  static final List<String> ENGINES = List.of("cpu", "cpu-nchw", "opencl", "ort");
   static final Budget DEFAULT_BUDGET = new Budget(500, 2000, 3);
 
   private NetBenchCommand() {}
@@ -74,14 +76,14 @@ public final class NetBenchCommand {
 
   static String usage() {
     return "usage: bench-net [--threads 1,2] [--models " + String.join(",", DEFAULT_MODELS)
-        + "] [--engines cpu,opencl,ort] [--csv " + DEFAULT_CSV + "] [--warmup-ms 500]"
+        + "] [--engines cpu,cpu-nchw,opencl,ort] [--csv " + DEFAULT_CSV + "] [--warmup-ms 500]"
         + " [--min-ms 2000] [--min-calls 3]";
   }
 
   static Options parse(String[] args) {
     List<Integer> threads = null;
     List<String> models = DEFAULT_MODELS;
-    List<String> engines = ENGINES;
+    List<String> engines = List.of("cpu", "opencl", "ort");
     Path csv = Path.of(DEFAULT_CSV);
     long warmupMs = DEFAULT_BUDGET.warmupMs();
     long minMs = DEFAULT_BUDGET.minMs();
@@ -194,6 +196,11 @@ public final class NetBenchCommand {
       }
     }
     ChildJvm.emit(out, "engine", "cpu", cpu.name());
+    Engine v1 = null;
+    if (o.engines().contains("cpu-nchw")) {
+      v1 = Engines.cpu(t, io.convkit.tensor.Layout.NCHW);
+      ChildJvm.emit(out, "engine", "cpu-nchw", v1.name());
+    }
     if (o.engines().contains("ort")) {
       ChildJvm.emit(out, "engine", "ort", "ONNX Runtime "
           + ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion() + " (CPU, "
@@ -208,7 +215,7 @@ public final class NetBenchCommand {
         try (ForwardPlan plan = new ForwardPlan(net, weights)) {
           float[] cpuOut = null;
           for (String engineName : o.engines()) {
-            Engine e = engineName.equals("cpu") ? cpu : cl;
+            Engine e = engineName.equals("cpu") ? cpu : engineName.equals("cpu-nchw") ? v1 : cl;
             boolean ort = engineName.equals("ort");
             if (e == null && !ort) {
               continue;
@@ -262,6 +269,9 @@ public final class NetBenchCommand {
       }
     } finally {
       cpu.close();
+      if (v1 != null) {
+        v1.close();
+      }
       if (cl != null) {
         cl.close();
       }
