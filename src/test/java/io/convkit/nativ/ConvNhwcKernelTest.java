@@ -89,6 +89,16 @@ class ConvNhwcKernelTest {
       out.add(new Case(2, p[0], p[1], p[4], p[4], p[2], p[3], 1, 1, 0, 0, 0, 0, 1, 1, true,
           true, Activation.RELU, false));
     }
+    // Several pixel blocks per image (scratch rows refilled per block), weight groups, and a
+    // weight block over 160 KB (3x3x300x16 floats: the prefetching loop).
+    out.add(new Case(2, 5, 24, 22, 21, 3, 3, 1, 1, 1, 2, 1, 0, 1, 1, true, true,
+        Activation.SWISH, false));
+    out.add(new Case(1, 7, 40, 25, 23, 5, 3, 2, 1, 2, 1, 2, 1, 1, 2, false, true,
+        Activation.RELU6, false));
+    out.add(new Case(1, 300, 17, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, false,
+        Activation.RELU, false));
+    out.add(new Case(1, 300, 17, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, true,
+        Activation.NONE, true));
     // Infinite weights: the exact border path.
     for (int i = 0; i < 12; i++) {
       out.add(random(rnd, CH[rnd.nextInt(CH.length)], CH[rnd.nextInt(CH.length)],
