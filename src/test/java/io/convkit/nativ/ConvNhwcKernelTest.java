@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.convkit.conv.Activation;
+import io.convkit.testing.ConvCases;
 import io.convkit.testing.Tolerance;
 import java.util.ArrayList;
 import java.util.List;
@@ -110,11 +111,7 @@ class ConvNhwcKernelTest {
   }
 
   private static float[] fill(Random rnd, int len) {
-    float[] a = new float[len];
-    for (int i = 0; i < len; i++) {
-      a[i] = rnd.nextFloat() * 2 - 1;
-    }
-    return a;
+    return ConvCases.data(rnd.nextLong(), len);
   }
 
   /** out[n][oy][ox][k] in float64, and the sum of the terms' magnitudes. */
@@ -269,7 +266,7 @@ class ConvNhwcKernelTest {
     }
   }
 
-  /** Each output width 1..13 occurs, and so do the kernel shapes and strides asked for. */
+  /** Each output width 1..13 occurs, and so do the kernel sizes, strides, acts and options. */
   @Test
   void coversTheTails() {
     List<Case> cases = cases();
@@ -278,7 +275,16 @@ class ConvNhwcKernelTest {
     boolean asym = false;
     boolean nonSquare = false;
     boolean stride3 = false;
+    java.util.Set<String> seen = new java.util.HashSet<>();
     for (Case cs : cases) {
+      seen.add("act " + cs.act());
+      seen.add("bias " + cs.bias());
+      seen.add("res " + cs.res());
+      seen.add("n " + cs.n());
+      seen.add("sh " + cs.sh());
+      seen.add("sw " + cs.sw());
+      seen.add("r " + cs.r());
+      seen.add("s " + cs.s());
       if (cs.ow() <= 13) {
         widths[cs.ow()] = true;
       }
@@ -291,5 +297,15 @@ class ConvNhwcKernelTest {
       assertTrue(widths[ow], "width " + ow);
     }
     assertTrue(dil && asym && nonSquare && stride3);
+    for (Activation a : Activation.values()) {
+      assertTrue(seen.contains("act " + a), "act " + a);
+    }
+    for (String want : new String[] {"bias true", "bias false", "res true", "res false", "n 2",
+        "sh 1", "sh 2", "sh 3", "sw 1", "sw 2", "sw 3"}) {
+      assertTrue(seen.contains(want), want);
+    }
+    for (int k : KS) {
+      assertTrue(seen.contains("r " + k) && seen.contains("s " + k), "kernel size " + k);
+    }
   }
 }
