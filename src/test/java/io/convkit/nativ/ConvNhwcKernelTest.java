@@ -100,6 +100,14 @@ class ConvNhwcKernelTest {
         Activation.RELU, false));
     out.add(new Case(1, 300, 17, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, true,
         Activation.NONE, true));
+    // Padding wider than the padded row the windows reach (left padding past every window),
+    // and windows entirely in the padding: outputs of bias and residual alone.
+    out.add(new Case(1, 3, 5, 4, 1, 1, 1, 1, 3, 0, 5, 0, 0, 1, 1, true, true, Activation.NONE,
+        false));
+    out.add(new Case(2, 3, 17, 3, 2, 2, 2, 3, 3, 4, 4, 4, 4, 1, 1, true, true, Activation.GELU,
+        false));
+    out.add(new Case(2, 3, 17, 3, 2, 2, 2, 3, 3, 4, 4, 4, 4, 1, 1, true, false, Activation.RELU,
+        true));
     // Infinite weights: the exact border path.
     for (int i = 0; i < 12; i++) {
       out.add(random(rnd, CH[rnd.nextInt(CH.length)], CH[rnd.nextInt(CH.length)],
