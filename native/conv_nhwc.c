@@ -1,5 +1,6 @@
 /* Scalar parts of the dense NHWC convolution: the work plan (tasks, modes), weight packing,
  * scratch size. The per-ISA part is native/kernels/conv_nhwc.inc (same translation unit). */
+#include <string.h>
 #include "convkit.h"
 
 /* Output channels per packed weight block: the register tile's width (2 vectors). */
@@ -80,7 +81,9 @@ void ck_conv_nhwc_pack(const long long* g, const float* w, float* packed) {
         for (int lane = 0; lane < CK_NHWC_KB; lane++) {
           const long long k = kb * CK_NHWC_KB + lane;
           const float v = k < x.k ? w[(k * x.c + c) * rs + t] : 0.0f;
-          if (!(v - v == 0.0f)) finite = 0; /* NaN or an infinity */
+          unsigned int bits;
+          memcpy(&bits, &v, sizeof bits);
+          if ((bits & 0x7f800000u) == 0x7f800000u) finite = 0; /* NaN or an infinity */
           dst[lane] = v;
         }
       }

@@ -1,4 +1,4 @@
-// Build/run: g++ -O3 -I native -x c++ bench/native/conv_nhwc_bench.c -o /tmp/cnb && /tmp/cnb [reps]
+// Build/run (the JNI build's flags): g++ -O3 -march=x86-64 -m64 -std=c++11 -Wno-psabi -I native -x c++ bench/native/conv_nhwc_bench.c -o /tmp/cnb && /tmp/cnb [reps] [layer filter]
 /* Single-thread GFLOP/s of ck_conv_nhwc (AVX2 variant) on the target layers, against an FMA peak
  * measured in the same run (12 independent ymm FMA chains). Includes the sources the JNI build
  * compiles, in its order, so it measures the real code; samples outputs against a double loop. */

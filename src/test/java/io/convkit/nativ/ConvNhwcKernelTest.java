@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.convkit.conv.Activation;
+import io.convkit.testing.ConvCases;
 import io.convkit.testing.Tolerance;
 import java.util.ArrayList;
 import java.util.List;
@@ -89,6 +90,24 @@ class ConvNhwcKernelTest {
       out.add(new Case(2, p[0], p[1], p[4], p[4], p[2], p[3], 1, 1, 0, 0, 0, 0, 1, 1, true,
           true, Activation.RELU, false));
     }
+    // Several pixel blocks per image (scratch rows refilled per block), weight groups, and a
+    // weight block over 160 KB (3x3x300x16 floats: the prefetching loop).
+    out.add(new Case(2, 5, 24, 22, 21, 3, 3, 1, 1, 1, 2, 1, 0, 1, 1, true, true,
+        Activation.SWISH, false));
+    out.add(new Case(1, 7, 40, 25, 23, 5, 3, 2, 1, 2, 1, 2, 1, 1, 2, false, true,
+        Activation.RELU6, false));
+    out.add(new Case(1, 300, 17, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, false,
+        Activation.RELU, false));
+    out.add(new Case(1, 300, 17, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, true,
+        Activation.NONE, true));
+    // Padding wider than the padded row the windows reach (left padding past every window),
+    // and windows entirely in the padding: outputs of bias and residual alone.
+    out.add(new Case(1, 3, 5, 4, 1, 1, 1, 1, 3, 0, 5, 0, 0, 1, 1, true, true, Activation.NONE,
+        false));
+    out.add(new Case(2, 3, 17, 3, 2, 2, 2, 3, 3, 4, 4, 4, 4, 1, 1, true, true, Activation.GELU,
+        false));
+    out.add(new Case(2, 3, 17, 3, 2, 2, 2, 3, 3, 4, 4, 4, 4, 1, 1, true, false, Activation.RELU,
+        true));
     // Infinite weights: the exact border path.
     for (int i = 0; i < 12; i++) {
       out.add(random(rnd, CH[rnd.nextInt(CH.length)], CH[rnd.nextInt(CH.length)],
@@ -100,11 +119,7 @@ class ConvNhwcKernelTest {
   }
 
   private static float[] fill(Random rnd, int len) {
-    float[] a = new float[len];
-    for (int i = 0; i < len; i++) {
-      a[i] = rnd.nextFloat() * 2 - 1;
-    }
-    return a;
+    return ConvCases.data(rnd.nextLong(), len);
   }
 
   /** out[n][oy][ox][k] in float64, and the sum of the terms' magnitudes. */
@@ -259,7 +274,7 @@ class ConvNhwcKernelTest {
     }
   }
 
-  /** Each output width 1..13 occurs, and so do the kernel shapes and strides asked for. */
+  /** Each output width 1..13 occurs, and so do the kernel sizes, strides, acts and options. */
   @Test
   void coversTheTails() {
     List<Case> cases = cases();
@@ -268,7 +283,16 @@ class ConvNhwcKernelTest {
     boolean asym = false;
     boolean nonSquare = false;
     boolean stride3 = false;
+    java.util.Set<String> seen = new java.util.HashSet<>();
     for (Case cs : cases) {
+      seen.add("act " + cs.act());
+      seen.add("bias " + cs.bias());
+      seen.add("res " + cs.res());
+      seen.add("n " + cs.n());
+      seen.add("sh " + cs.sh());
+      seen.add("sw " + cs.sw());
+      seen.add("r " + cs.r());
+      seen.add("s " + cs.s());
       if (cs.ow() <= 13) {
         widths[cs.ow()] = true;
       }
@@ -281,5 +305,15 @@ class ConvNhwcKernelTest {
       assertTrue(widths[ow], "width " + ow);
     }
     assertTrue(dil && asym && nonSquare && stride3);
+    for (Activation a : Activation.values()) {
+      assertTrue(seen.contains("act " + a), "act " + a);
+    }
+    for (String want : new String[] {"bias true", "bias false", "res true", "res false", "n 2",
+        "sh 1", "sh 2", "sh 3", "sw 1", "sw 2", "sw 3"}) {
+      assertTrue(seen.contains(want), want);
+    }
+    for (int k : KS) {
+      assertTrue(seen.contains("r " + k) && seen.contains("s " + k), "kernel size " + k);
+    }
   }
 }
