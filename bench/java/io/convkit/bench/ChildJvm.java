@@ -34,7 +34,7 @@ final class ChildJvm {
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
       if (a.startsWith("-Xmx") || a.startsWith("-Xms") || a.startsWith("-Xss")
-          || a.startsWith("-XX:MaxDirectMemorySize") || a.startsWith("-Dorg.bytedeco.")) {
+          || a.startsWith("-XX:MaxDirectMemorySize") || a.startsWith("-Dorg.bytedeco.") || a.startsWith("-Dconvkit.")) {
         cmd.add(a);
       }
     }

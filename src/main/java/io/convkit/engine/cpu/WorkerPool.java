@@ -16,7 +16,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class WorkerPool implements AutoCloseable {
   /** How long an idle worker spins before it parks. */
-  private static final long SPIN_NANOS = 100_000;
+  private static final long SPIN_NANOS = Long.getLong("convkit.spin.nanos", 100_000);
 
   /** The body of a parallel loop: run [begin, end) as worker {@code worker}. */
   interface RangeBody {
