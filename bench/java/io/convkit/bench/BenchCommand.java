@@ -543,7 +543,7 @@ public final class BenchCommand {
     }
     TextTable.print(out, head, right, rows, false);
     out.println();
-    out.println("%peak: of the CPU's measured sgemm peak at the same T (meaningful for a CPU"
+    out.println("%peak: of the CPU's FMA peak measured at the same T (meaningful for a CPU"
         + " OpenCL device such as PoCL); vs CPU = cpu_ms/opencl_ms (above 1: OpenCL faster);"
         + " err vs CPU: max |opencl - cpu| / max |cpu|.");
   }
