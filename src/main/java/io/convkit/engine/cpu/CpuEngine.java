@@ -338,10 +338,9 @@ public final class CpuEngine extends AbstractEngine {
    */
   private void nhwcDense(Call c) {
     long[] g = ConvGeometry.of(c.plan);
-    PackedWeights pw = c.weights.derived("cpu.nhwc_dense." + ConvkitNative.ck_conv_nhwc_packed_floats(g),
-        () -> pack(g, ConvkitNative.ck_conv_nhwc_packed_floats(g), c, true));
+    PackedWeights pw = packed(c, g, true);
     int tasks = Math.toIntExact(ConvkitNative.ck_conv_nhwc_tasks(g));
-    long per = (ConvkitNative.ck_conv_nhwc_scratch_floats(g) + 15) / 16 * 16;
+    long per = wholeLines(ConvkitNative.ck_conv_nhwc_scratch_floats(g));
     FloatPointer scratch = workspace(per * pool.workers(tasks));
     pool.parallelFor(tasks, (t0, t1, worker) -> ConvkitNative.ck_conv_nhwc(isa.code(), g, c.x,
         pw.pointer(), c.bias, c.res, c.y, c.act, t0, t1, at(scratch, worker * per)));
@@ -350,13 +349,26 @@ public final class CpuEngine extends AbstractEngine {
   /** Depthwise convolution in NHWC (native/kernels/dw_nhwc.inc), vectorised across channels. */
   private void nhwcDepthwise(Call c) {
     long[] g = ConvGeometry.of(c.plan);
-    PackedWeights pw = c.weights.derived("cpu.nhwc_depthwise." + ConvkitNative.ck_dw_nhwc_packed_floats(g),
-        () -> pack(g, ConvkitNative.ck_dw_nhwc_packed_floats(g), c, false));
+    PackedWeights pw = packed(c, g, false);
     int tasks = Math.toIntExact(ConvkitNative.ck_dw_nhwc_tasks(g));
-    long per = (ConvkitNative.ck_dw_nhwc_scratch_floats(g) + 15) / 16 * 16;
+    long per = wholeLines(ConvkitNative.ck_dw_nhwc_scratch_floats(g));
     FloatPointer scratch = workspace(per * pool.workers(tasks));
     pool.parallelFor(tasks, (t0, t1, worker) -> ConvkitNative.ck_dw_nhwc(isa.code(), g, c.x,
         pw.pointer(), c.bias, c.y, c.act, t0, t1, at(scratch, worker * per)));
+  }
+
+  /** Floats rounded up to whole cache lines, so two workers' scratch never share one. */
+  private static long wholeLines(long floats) {
+    return (floats + 15) / 16 * 16;
+  }
+
+  /** The layer's weights packed for the dense or depthwise NHWC kernel: made once, kept. */
+  private static PackedWeights packed(Call c, long[] g, boolean dense) {
+    long floats = dense ? ConvkitNative.ck_conv_nhwc_packed_floats(g)
+        : ConvkitNative.ck_dw_nhwc_packed_floats(g);
+    // The packing depends on K, C, R and S only, which the size stands for with the kind.
+    return c.weights.derived((dense ? "cpu.nhwc_dense." : "cpu.nhwc_depthwise.") + floats,
+        () -> pack(g, floats, c, dense));
   }
 
   private static PackedWeights pack(long[] g, long floats, Call c, boolean dense) {
