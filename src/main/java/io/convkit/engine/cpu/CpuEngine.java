@@ -278,9 +278,8 @@ public final class CpuEngine extends AbstractEngine {
 
   @Override
   public boolean runsNhwc(ConvPlan plan) {
-    return forced == null ? IMPLEMENTATIONS.stream().anyMatch(i -> i.name().startsWith("nhwc_")
-        && i.misfit().why(plan, Layout.NHWC) == null)
-        : forced.startsWith("nhwc_") && choose(plan, Layout.NHWC) != null;
+    return IMPLEMENTATIONS.stream().anyMatch(i -> i.name().startsWith("nhwc_")
+        && (forced == null || forced.equals(i.name())) && i.misfit().why(plan, Layout.NHWC) == null);
   }
 
   @Override

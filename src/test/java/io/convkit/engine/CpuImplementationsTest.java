@@ -1,0 +1,98 @@
+package io.convkit.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.convkit.conv.ConvPlan;
+import io.convkit.conv.ConvSpec;
+import io.convkit.engine.cpu.CpuEngine;
+import io.convkit.engine.cpu.Isa;
+import io.convkit.nn.Conv2d;
+import io.convkit.tensor.Layout;
+import io.convkit.tensor.Shape;
+import io.convkit.tensor.Tensor;
+import io.convkit.testing.ConvCases;
+import io.convkit.testing.ConvCheck;
+import io.convkit.testing.Tolerance;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The CPU engine's implementation list: the choice, the misfit reasons, forcing by name. */
+class CpuImplementationsTest {
+  private static final ConvSpec DENSE = ConvSpec.builder(5, 7, 3, 3).padding(1, 1, 1, 1)
+      .bias(true).build();
+  private static final ConvSpec DEPTHWISE = ConvSpec.builder(6, 6, 3, 3).stride(2, 2)
+      .padding(1, 1, 1, 1).groups(6).build();
+  private static final ConvSpec GROUPED = ConvSpec.builder(8, 8, 3, 3).padding(1, 1, 1, 1)
+      .groups(2).build();
+
+  @Test
+  void theFirstImplementationThatFitsRunsAndEveryOtherSaysWhyNot() {
+    Shape in = Shape.of(1, 5, 9, 11);
+    ConvPlan p = new Conv2d(DENSE, new float[315], new float[7]).plan(in);
+    String nhwc = CpuEngine.misfits(p, Layout.NHWC);
+    assertTrue(nhwc.startsWith("nhwc_dense: fits"), nhwc);
+    assertTrue(nhwc.contains("nchw_im2col_sgemm: runs NCHW tensors"), nhwc);
+    String nchw = CpuEngine.misfits(p, Layout.NCHW);
+    assertTrue(nchw.contains("nhwc_dense: runs NHWC tensors"), nchw);
+    assertTrue(nchw.contains("nchw_im2col_sgemm: fits"), nchw);
+    ConvPlan g = new Conv2d(GROUPED, new float[288], null).plan(Shape.of(1, 8, 6, 6));
+    assertTrue(CpuEngine.misfits(g, Layout.NHWC).contains("nhwc_dense: grouped (2 groups)"));
+    ConvPlan d = new Conv2d(DEPTHWISE, new float[54], null).plan(Shape.of(1, 6, 9, 9));
+    assertTrue(CpuEngine.misfits(d, Layout.NHWC).contains("nhwc_depthwise: fits"));
+    try (Engine cpu = new CpuEngine(1, Isa.PORTABLE)) {
+      assertTrue(cpu.runsNhwc(p));
+      assertTrue(cpu.runsNhwc(d));
+      assertTrue(!cpu.runsNhwc(g), "grouped convs have no NHWC kernel yet");
+      assertTrue(cpu.implementation(p, Layout.NHWC).startsWith("nhwc_dense (f32_conv_nhwc_"),
+          cpu.implementation(p, Layout.NHWC));
+      assertTrue(cpu.implementation(d, Layout.NHWC).startsWith("nhwc_depthwise ("));
+      assertTrue(cpu.fusesResidual(p, Layout.NHWC));
+      assertTrue(!cpu.fusesResidual(p, Layout.NCHW));
+    }
+    assertEquals("nhwc_dense", CpuEngine.implementations().get(0));
+  }
+
+  @Test
+  void aForcedImplementationRunsOrSaysWhyItDoesNotFit() {
+    Shape in = Shape.of(2, 5, 9, 11);
+    float[] w = ConvCases.data(3, 315);
+    float[] b = ConvCases.data(4, 7);
+    float[] x = ConvCases.data(5, in.elements());
+    try (Conv2d conv = new Conv2d(DENSE, w, b); Engine ref = Engines.reference();
+        Tensor xn = Tensor.of(x, in.dims()); Tensor xh = ConvCheck.nhwc(x, in.dims())) {
+      ConvPlan p = conv.plan(in);
+      float[] want;
+      try (Tensor y = conv.forward(xn, ref)) {
+        want = y.toArray();
+      }
+      for (String name : List.of("nhwc_dense", "nchw_im2col_sgemm")) {
+        Layout l = name.startsWith("nhwc") ? Layout.NHWC : Layout.NCHW;
+        try (Engine cpu = new CpuEngine(2, Isa.best(), Layout.NHWC, name);
+            Tensor y = conv.forward(l == Layout.NHWC ? xh : xn, cpu)) {
+          assertTrue(cpu.name().contains(name), cpu.name());
+          Tolerance.assertClose(name, p, conv.weights(), x, want, y.toArray());
+        }
+      }
+      try (Engine cpu = new CpuEngine(1, Isa.best(), Layout.NHWC, "nhwc_depthwise")) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> conv.forward(xh, cpu));
+        assertTrue(e.getMessage().contains("nhwc_depthwise does not fit"),
+            e.getMessage());
+        assertTrue(!cpu.runsNhwc(p), "a forced implementation that does not fit runs nothing");
+      }
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new CpuEngine(1, Isa.PORTABLE, Layout.NHWC, "winograd"));
+    assertTrue(e.getMessage().contains("nhwc_dense"), e.getMessage());
+  }
+
+  @Test
+  void theNchwPreferringEngineKeepsTheFirstEnginesPaths() {
+    try (Engine v1 = Engines.cpu(1, Layout.NCHW)) {
+      assertEquals(Layout.NCHW, v1.preferredLayout());
+      assertTrue(v1.name().contains("nchw"), v1.name());
+    }
+  }
+}
