@@ -31,6 +31,7 @@ class MainTest {
       "bench-net --threads 0", "bench-net --threads x", "bench-net --models nope",
       "bench-net --models resnet50:variant=v3", "bench-net --models resnet50:v1.5",
       "bench-net --engines gpu", "bench-net --engines", "bench-net --min-calls 0",
+      "bench-net --rounds 0",
       "bench-net --frob", "bench-net --models ,", "run lenet5 --threads 100000",
       "tour --threads 100000", "run lenet5 --batch 2 --input 3x1x32x32",
       "run resnet18 --input 1x3x100000x100000"})
