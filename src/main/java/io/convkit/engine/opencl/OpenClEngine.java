@@ -801,6 +801,23 @@ public final class OpenClEngine extends AbstractEngine {
     output(y, 1);
   }
 
+  /**
+   * NCHW to NHWC or back (kernels-cl/eltwise.cl's reorder), one output element per work item.
+   * The engine runs NCHW only; this serves callers that hand it NHWC tensors.
+   */
+  @Override
+  protected synchronized void runReorder(Tensor x, Tensor y) {
+    checkOpen();
+    Shape s = x.shape();
+    cl_mem xm = input(x, 0, "input");
+    cl_mem ym = outputMem(y, 1, "output");
+    cl_kernel k = kernel("eltwise", "", "reorder");
+    args(k, xm, ym, x.elements(), s.c(), s.plane(),
+        y.layout() == io.convkit.tensor.Layout.NHWC ? 1 : 0);
+    launch("reorder", k, new long[] {x.elements()}, new long[] {tuning.lx()});
+    output(y, 1);
+  }
+
   // ------------------------------------------------------------------------------------------
   // LRN, layer norm, concatenation and channel scaling.
 
