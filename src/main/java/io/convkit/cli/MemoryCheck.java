@@ -114,6 +114,24 @@ final class MemoryCheck {
       // that would not name the argument.
       checkOffHeap(what, net, input, offNeed, heapNeed, parts);
       if (engine.equals("cpu")) {
+        // The NHWC kernels keep a packed copy of each dense and depthwise conv's weights, the
+        // dense ones with the output channels rounded up to 16, the depthwise to 8.
+        long packed = 0;
+        for (Network.Node n : net.nodes()) {
+          if (n.layer() instanceof ConvLayer c && !c.spec().hasConnections()) {
+            var sp = c.spec();
+            long taps = (long) sp.kernelH() * sp.kernelW();
+            if (sp.groups() == 1) {
+              packed = sum(packed, 4 * ((sp.outChannels() + 15L) / 16 * 16) * sp.inChannels() * taps);
+            } else if (sp.groups() == sp.inChannels() && sp.groups() == sp.outChannels()) {
+              packed = sum(packed, 4 * ((sp.inChannels() + 7L) / 8 * 8) * taps);
+            }
+          }
+        }
+        if (packed > 0) {
+          offNeed = sum(offNeed, packed);
+          parts.add("packed conv weights " + bytes(packed));
+        }
         long ws = 0;
         for (Network.Node n : net.nodes()) {
           if (n.layer() instanceof ConvLayer c) {
