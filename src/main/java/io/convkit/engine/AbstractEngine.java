@@ -29,11 +29,7 @@ public abstract class AbstractEngine implements Engine {
           + " is null");
     }
     Engine.checkCall(plan, weights, x, y);
-    Layout l = common(plan.spec().name(), x, y);
-    if (l == Layout.NHWC && !runsNhwc(plan)) {
-      throw new IllegalArgumentException(plan.spec().name() + ": " + name() + " runs this "
-          + "convolution in NCHW only, got NHWC tensors; reorder them");
-    }
+    Layout l = convLayout(plan, x, y);
     x = as(x, l);
     y = as(y, l);
     try (Uses u = Uses.begin(plan.spec().name()).hold("weights", weights.lifetime())
@@ -75,31 +71,20 @@ public abstract class AbstractEngine implements Engine {
       throw new IllegalArgumentException(name + ": the residual and the output must not share "
           + "memory");
     }
-    Layout l = common(name, x, residual, y);
-    if (l == Layout.NHWC && !runsNhwc(plan)) {
-      throw new IllegalArgumentException(name + ": " + name() + " runs this convolution in NCHW "
-          + "only, got NHWC tensors; reorder them");
-    }
+    Layout l = convLayout(plan, x, residual, y);
     Tensor xl = as(x, l);
     Tensor rl = as(residual, l);
     Tensor yl = as(y, l);
-    if (!fusesResidual(plan, l)) {
+    // Unfused where the engine has no such kernel, and where a non-finite weight needs the
+    // padded border repaired (convolve does that; the repair knows nothing of a residual).
+    if (!fusesResidual(plan, l) || multipliesPadding() && PaddedBorder.needed(plan, weights)) {
       convolve(plan, weights, xl, yl);
       add(yl, rl, yl, act);
       return;
     }
     try (Uses u = Uses.begin(name).hold("weights", weights.lifetime()).read("input", xl)
         .read("residual", rl).write("output", yl)) {
-      float[] border = multipliesPadding() && PaddedBorder.needed(plan, weights) ? xl.toArray()
-          : null;
-      if (border != null) {
-        // The repair recomputes border outputs without the residual: fuse nothing here.
-        runConvolve(plan, weights, xl, yl);
-        PaddedBorder.repair(plan, weights, border, yl);
-        runAdd(yl, rl, yl, act);
-      } else {
-        runConvolveAdd(plan, weights, xl, rl, yl, act);
-      }
+      runConvolveAdd(plan, weights, xl, rl, yl, act);
     }
   }
 
@@ -209,8 +194,7 @@ public abstract class AbstractEngine implements Engine {
     Layout l = null;
     Tensor first = null;
     for (Tensor t : ts) {
-      if (t == null || Layout.sameMemory(t.shape(), t.layout(), t.layout() == Layout.NCHW
-          ? Layout.NHWC : Layout.NCHW)) {
+      if (t == null || Layout.sameMemory(t.shape(), Layout.NCHW, Layout.NHWC)) {
         continue;
       }
       if (l == null) {
@@ -222,6 +206,16 @@ public abstract class AbstractEngine implements Engine {
       }
     }
     return l == null ? Layout.NCHW : l;
+  }
+
+  /** {@link #common} for a convolution, refused unless this engine runs {@code plan} in it. */
+  private Layout convLayout(ConvPlan plan, Tensor... ts) {
+    Layout l = common(plan.spec().name(), ts);
+    if (l == Layout.NHWC && !runsNhwc(plan)) {
+      throw new IllegalArgumentException(plan.spec().name() + ": " + name() + " runs this "
+          + "convolution in NCHW only, got NHWC tensors; reorder them");
+    }
+    return l;
   }
 
   /** {@link #common}, and refused unless this engine runs {@code op} in that layout. */

@@ -718,52 +718,34 @@ public final class OnnxImport {
 
     // ---- attributes
 
-    private OnnxAttribute attr(OnnxNode n, String name) {
-      return n.attribute(name);
+    /** Attribute {@code name} of {@code n} as a {@code type} (null when absent), else a failure. */
+    private <A extends OnnxAttribute> A attr(OnnxNode n, String name, Class<A> type,
+        String what) {
+      OnnxAttribute a = n.attribute(name);
+      if (a == null || type.isInstance(a)) {
+        return type.cast(a);
+      }
+      throw fail(n, "attribute '" + name + "' is not " + what);
     }
 
     private long attrInt(OnnxNode n, String name, long dflt) {
-      OnnxAttribute a = attr(n, name);
-      if (a == null) {
-        return dflt;
-      }
-      if (a instanceof OnnxAttribute.Int i) {
-        return i.value();
-      }
-      throw fail(n, "attribute '" + name + "' is not an INT");
+      OnnxAttribute.Int a = attr(n, name, OnnxAttribute.Int.class, "an INT");
+      return a == null ? dflt : a.value();
     }
 
     private double attrFloat(OnnxNode n, String name, double dflt) {
-      OnnxAttribute a = attr(n, name);
-      if (a == null) {
-        return dflt;
-      }
-      if (a instanceof OnnxAttribute.Float f) {
-        return f.value();
-      }
-      throw fail(n, "attribute '" + name + "' is not a FLOAT");
+      OnnxAttribute.Float a = attr(n, name, OnnxAttribute.Float.class, "a FLOAT");
+      return a == null ? dflt : a.value();
     }
 
     private String attrString(OnnxNode n, String name, String dflt) {
-      OnnxAttribute a = attr(n, name);
-      if (a == null) {
-        return dflt;
-      }
-      if (a instanceof OnnxAttribute.Str s) {
-        return s.value();
-      }
-      throw fail(n, "attribute '" + name + "' is not a STRING");
+      OnnxAttribute.Str a = attr(n, name, OnnxAttribute.Str.class, "a STRING");
+      return a == null ? dflt : a.value();
     }
 
     private long[] attrInts(OnnxNode n, String name) {
-      OnnxAttribute a = attr(n, name);
-      if (a == null) {
-        return null;
-      }
-      if (a instanceof OnnxAttribute.Ints i) {
-        return i.values();
-      }
-      throw fail(n, "attribute '" + name + "' is not INTS");
+      OnnxAttribute.Ints a = attr(n, name, OnnxAttribute.Ints.class, "INTS");
+      return a == null ? null : a.values();
     }
 
     /** An INTS attribute of {@code len} values in [min, max], or {@code dflt} when absent. */

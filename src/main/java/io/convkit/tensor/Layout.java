@@ -37,6 +37,16 @@ public enum Layout {
       return src;
     }
     float[] dst = new float[src.length];
+    convert(src, s, from, to, dst);
+    return dst;
+  }
+
+  /** {@code src} in layout {@code from} written into {@code dst} in layout {@code to}. */
+  public static void convert(float[] src, Shape s, Layout from, Layout to, float[] dst) {
+    if (sameMemory(s, from, to)) {
+      System.arraycopy(src, 0, dst, 0, src.length);
+      return;
+    }
     int n = s.n();
     int c = s.c();
     int p = s.h() * s.w();
@@ -54,6 +64,5 @@ public enum Layout {
         }
       }
     }
-    return dst;
   }
 }

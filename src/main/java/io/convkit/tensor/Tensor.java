@@ -263,7 +263,7 @@ public final class Tensor implements AutoCloseable {
       }
       float[] raw = new float[elements];
       copyRawTo(raw);
-      System.arraycopy(Layout.convert(raw, shape, layout, Layout.NCHW), 0, dst, 0, elements);
+      Layout.convert(raw, shape, layout, Layout.NCHW, dst);
     }
   }
 

@@ -18,6 +18,7 @@ import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.ChildJvm;
 import io.convkit.testing.CpuVariants;
+import io.convkit.testing.OpenClOrSkip;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -388,7 +389,7 @@ class GeometryLimitsTest {
     try {
       cl = Engines.openCl();
     } catch (OpenClException e) {
-      if ("1".equals(System.getenv("CONVKIT_REQUIRE_OPENCL"))) {
+      if (OpenClOrSkip.required()) {
         fail("CONVKIT_REQUIRE_OPENCL=1 but there is no OpenCL device: " + e.getMessage(), e);
       }
       Assumptions.abort("no OpenCL device here (" + e.getMessage() + ")");

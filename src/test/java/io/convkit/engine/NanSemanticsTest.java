@@ -30,6 +30,7 @@ import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.ConvCases;
 import io.convkit.testing.CpuVariants;
+import io.convkit.testing.OpenClOrSkip;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -94,7 +95,7 @@ class NanSemanticsTest {
   /** The OpenCL engines, or skip (fail under CONVKIT_REQUIRE_OPENCL=1) where no platform exists. */
   private static List<Engine> openClOrSkip() {
     if (noOpenCl != null) {
-      if ("1".equals(System.getenv("CONVKIT_REQUIRE_OPENCL"))) {
+      if (OpenClOrSkip.required()) {
         fail("CONVKIT_REQUIRE_OPENCL=1 but there is no usable OpenCL device: " + noOpenCl);
       }
       Assumptions.abort("no OpenCL platform here (" + noOpenCl + ")");

@@ -300,8 +300,10 @@ public final class CpuEngine extends AbstractEngine {
 
   @Override
   public boolean fusesResidual(ConvPlan plan, Layout layout) {
-    return layout == Layout.NHWC && runsNhwc(plan)
-        && choose(plan, layout).name().equals("nhwc_dense");
+    // nhwc_dense (first in the list) is the one implementation with the residual in its kernel.
+    ConvImpl dense = IMPLEMENTATIONS.get(0);
+    return (forced == null || forced.equals(dense.name()))
+        && dense.misfit().why(plan, layout) == null;
   }
 
   @Override

@@ -68,9 +68,8 @@ public final class ForwardPass implements AutoCloseable {
     int[] slotOf;
     Tensor[] slots = new Tensor[0];
     Tensor outputView;
-    // The layout each step runs in (null: any) and each value's layout, for this input shape.
+    // The layout each step runs in (null: any), for this input shape.
     Layout[] mode;
-    Layout[] layoutOf;
     // Reordered copies of step inputs whose layout differs from the step's: [step][input].
     Tensor[][] reordered;
     // The network output reordered to NCHW when the last step runs NHWC.
@@ -353,18 +352,28 @@ public final class ForwardPass implements AutoCloseable {
     return fused;
   }
 
-  /** The adds this engine fuses into their convs for this input, as "conv + add" names. */
-  public List<String> fusedAdds(Shape networkInput) {
-    Shape[] sh = plan.shapes(networkInput);
+  /**
+   * How this engine runs the plan for one set of value shapes: the layout each step runs in
+   * (null: any), the layout each value is kept in, and for each step the add fused into it (-1:
+   * none). Computed once per input shape by {@link #prepare}; the reports compute it afresh.
+   */
+  private record Layouts(Layout[] mode, Layout[] layoutOf, int[] fusedAdd) {}
+
+  private Layouts layouts(Shape[] sh) {
     Layout[] mode = new Layout[steps.size()];
     Layout[] layoutOf = new Layout[plan.valueCount()];
-    layoutOf[0] = Layout.NCHW;
+    layoutOf[0] = Layout.NCHW; // the caller's input; a step reorders it if need be
     for (int i = 0; i < steps.size(); i++) {
       Step s = steps.get(i);
       mode[i] = modeOf(s, ForwardPlan.inputShapes(s, sh));
       layoutOf[s.output()] = outputLayout(s, mode[i], sh);
     }
-    int[] f = fusions(sh, mode, layoutOf);
+    return new Layouts(mode, layoutOf, fusions(sh, mode, layoutOf));
+  }
+
+  /** The adds this engine fuses into their convs for this input, as "conv + add" names. */
+  public List<String> fusedAdds(Shape networkInput) {
+    int[] f = layouts(plan.shapes(networkInput)).fusedAdd();
     List<String> out = new ArrayList<>();
     for (int i = 0; i < f.length; i++) {
       if (f[i] >= 0) {
@@ -382,14 +391,9 @@ public final class ForwardPass implements AutoCloseable {
     return Layout.sameMemory(sh[s.output()], l, Layout.NCHW) ? Layout.NCHW : l;
   }
 
-  /** The layout each step runs in, for a report (null: any); valid after a call for that shape. */
+  /** The layout each step runs in for this input, for a report (null: any). */
   public List<Layout> stepLayouts(Shape networkInput) {
-    Shape[] sh = plan.shapes(networkInput);
-    List<Layout> l = new ArrayList<>();
-    for (Step s : steps) {
-      l.add(modeOf(s, ForwardPlan.inputShapes(s, sh)));
-    }
-    return l;
+    return Arrays.asList(layouts(plan.shapes(networkInput)).mode());
   }
 
   /**
@@ -469,15 +473,9 @@ public final class ForwardPass implements AutoCloseable {
       }
     }
     lastUse[plan.output()] = Integer.MAX_VALUE;
-    Layout[] mode = new Layout[steps.size()];
-    Layout[] layoutOf = new Layout[n];
-    layoutOf[0] = Layout.NCHW; // the caller's input; a step reorders it if need be
-    for (int i = 0; i < steps.size(); i++) {
-      Step s = steps.get(i);
-      mode[i] = modeOf(s, ForwardPlan.inputShapes(s, sh));
-      layoutOf[s.output()] = outputLayout(s, mode[i], sh);
-    }
-    int[] fusedAdd = fusions(sh, mode, layoutOf);
+    Layouts lay = layouts(sh);
+    Layout[] layoutOf = lay.layoutOf();
+    int[] fusedAdd = lay.fusedAdd();
     int[] slot = new int[n];
     Arrays.fill(slot, -1);
     List<SlotKey> slotShapes = new ArrayList<>();
@@ -537,8 +535,7 @@ public final class ForwardPass implements AutoCloseable {
     c.slotOf = slot;
     c.shapes = sh;
     c.input = in;
-    c.mode = mode;
-    c.layoutOf = layoutOf;
+    c.mode = lay.mode();
     c.fusedAdd = fusedAdd;
     c.reordered = new Tensor[steps.size()][];
     for (int i = 0; i < steps.size(); i++) {

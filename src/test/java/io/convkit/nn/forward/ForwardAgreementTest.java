@@ -21,6 +21,7 @@ import io.convkit.tensor.Tensor;
 import io.convkit.testing.ConvCases;
 import io.convkit.testing.ChannelOpsCheck;
 import io.convkit.testing.Tolerance;
+import io.convkit.testing.OpenClOrSkip;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +61,7 @@ class ForwardAgreementTest {
     try {
       openCl = Engines.openCl();
     } catch (OpenClException | LinkageError e) {
-      if ("1".equals(System.getenv("CONVKIT_REQUIRE_OPENCL"))) {
+      if (OpenClOrSkip.required()) {
         fail("CONVKIT_REQUIRE_OPENCL=1 but there is no OpenCL device: " + e.getMessage(), e);
       }
       openCl = null; // OpenCL half skipped on a machine without any platform
