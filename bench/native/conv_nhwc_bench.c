@@ -1,4 +1,4 @@
-// Build/run (the JNI build's flags): g++ -O3 -march=x86-64 -m64 -std=c++11 -Wno-psabi -I native -x c++ bench/native/conv_nhwc_bench.c -o /tmp/cnb && /tmp/cnb [reps] [layer filter]
+// Build/run (the JNI build's flags): g++ -O3 -march=x86-64 -m64 -std=c++11 -Wno-psabi -I native -x c++ bench/native/conv_nhwc_bench.c -o /tmp/cnb && /tmp/cnb [reps] [layer filter] [activation: 1 relu, 2 relu6]
 /* Single-thread GFLOP/s of ck_conv_nhwc (AVX2 variant) on the target layers, against an FMA peak
  * measured in the same run (12 independent ymm FMA chains). Includes the sources the JNI build
  * compiles, in its order, so it measures the real code; samples outputs against a double loop. */
@@ -54,6 +54,7 @@ typedef struct { const char* name; long long c, k, h, r, s, st, pad; } layer;
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? atoi(argv[1]) : 30; /* short runs: the best dodge the neighbours */
   const char* only = argc > 2 ? argv[2] : NULL; /* run the layers whose name contains this */
+  const int act = argc > 3 ? atoi(argv[3]) : 1; /* 1 ReLU (default), 2 ReLU6 (MobileNet v2) */
   const layer L[] = {
       {"vgg16_conv3_2 256->256 56x56 3x3", 256, 256, 56, 3, 3, 1, 1},
       {"512->512 14x14 3x3", 512, 512, 14, 3, 3, 1, 1},
@@ -64,6 +65,9 @@ int main(int argc, char** argv) {
       {"512->512 14x14 1x1", 512, 512, 14, 1, 1, 1, 0},
       {"24->144 56x56 1x1", 24, 144, 56, 1, 1, 1, 0},
       {"144->24 56x56 1x1", 144, 24, 56, 1, 1, 1, 0},
+      {"16->96 112x112 1x1", 16, 96, 112, 1, 1, 1, 0},
+      {"32->64 112x112 1x1", 32, 64, 112, 1, 1, 1, 0},
+      {"stem 3->32 224 3x3 s2 p1", 3, 32, 224, 3, 3, 2, 1},
       {"stem 3->64 224 7x7 s2 p3", 3, 64, 224, 7, 7, 2, 3},
       {"stem 3->64 224 11x11 s4 p2", 3, 64, 224, 11, 11, 4, 2},
   };
@@ -100,7 +104,7 @@ int main(int argc, char** argv) {
       int it = 0;
       double t = now_s(), e;
       do {
-        ck_conv_nhwc(1, g, in, packed, bias, NULL, out, 1, 0, T, scratch);
+        ck_conv_nhwc(1, g, in, packed, bias, NULL, out, act, 0, T, scratch);
         it++;
         e = now_s() - t;
       } while (e < 0.02);
@@ -118,6 +122,7 @@ int main(int argc, char** argv) {
             s += (double)in[(iy * y->h + ix) * y->c + c] * w[((k * y->c + c) * y->r + r) * y->s + q];
           }
       if (s < 0) s = 0;
+      if (act == 2 && s > 6) s = 6;
       const double d = fabs(s - out[(oy * oh + ox) * y->k + k]);
       if (d > maxerr) maxerr = d;
     }
