@@ -28,7 +28,18 @@ typedef struct ck_nhwc_plan {
   int hpad;          /* 1: some window crosses the left or right edge of the input */
 } ck_nhwc_plan;
 
-static inline ck_nhwc_plan ck_nhwc_make_plan(const ck_conv_geom* x) {
+/* One group's geometry: C and K per group (groups 1: the layer's). The tensors' pixel strides
+ * stay the layer's C and K (the kernel takes them apart). */
+static inline ck_conv_geom ck_nhwc_group_geom(const long long* g, long long groups) {
+  ck_conv_geom x = ck_geom(g);
+  x.c /= groups;
+  x.k /= groups;
+  return x;
+}
+
+/* x: one group's geometry; groups: how many run as separate task ranges (they count towards
+ * CK_NHWC_MIN_TASKS). */
+static inline ck_nhwc_plan ck_nhwc_make_plan(const ck_conv_geom* x, long long groups) {
   ck_nhwc_plan p;
   const long long pix = x->oh * x->ow;
   p.nkb = (x->k + CK_NHWC_KB - 1) / CK_NHWC_KB;
@@ -39,8 +50,8 @@ static inline ck_nhwc_plan ck_nhwc_make_plan(const ck_conv_geom* x) {
   if (kg < 1) kg = 1;
   if (kg > p.nkb) kg = p.nkb;
   p.ngk = (p.nkb + kg - 1) / kg;
-  if (x->n * p.npb * p.ngk < CK_NHWC_MIN_TASKS) {
-    p.ngk = (CK_NHWC_MIN_TASKS + x->n * p.npb - 1) / (x->n * p.npb);
+  if (groups * x->n * p.npb * p.ngk < CK_NHWC_MIN_TASKS) {
+    p.ngk = (CK_NHWC_MIN_TASKS + groups * x->n * p.npb - 1) / (groups * x->n * p.npb);
     if (p.ngk > p.nkb) p.ngk = p.nkb;
   }
   p.kg = (p.nkb + p.ngk - 1) / p.ngk;
@@ -60,16 +71,21 @@ static inline long long ck_nhwc_wblock_floats(const ck_conv_geom* x) {
   return x->r * x->s * x->c * CK_NHWC_KB;
 }
 
-long long ck_conv_nhwc_packed_floats(const long long* g) {
-  const ck_conv_geom x = ck_geom(g);
-  const long long nkb = (x.k + CK_NHWC_KB - 1) / CK_NHWC_KB;
-  /* + one float after the blocks: 1 when every weight is finite (see conv_nhwc.inc). */
-  return nkb * ck_nhwc_wblock_floats(&x) + 1;
+/* Floats of one group's packed weights: its blocks, then one float that is 1 when every weight
+ * of the group is finite (see conv_nhwc.inc). */
+static long long ck_nhwc_group_packed_floats(const ck_conv_geom* x) {
+  const long long nkb = (x->k + CK_NHWC_KB - 1) / CK_NHWC_KB;
+  return nkb * ck_nhwc_wblock_floats(x) + 1;
 }
 
-/* packed[kb][r][s][c][16] = w[kb*16 + lane][c][r][s], lanes past K zero. */
-void ck_conv_nhwc_pack(const long long* g, const float* w, float* packed) {
-  const ck_conv_geom x = ck_geom(g);
+long long ck_conv_nhwc_packed_floats(const long long* g, long long groups) {
+  const ck_conv_geom x = ck_nhwc_group_geom(g, groups);
+  return groups * ck_nhwc_group_packed_floats(&x);
+}
+
+/* One group: packed[kb][r][s][c][16] = w[kb*16 + lane][c][r][s], lanes past K zero. */
+static void ck_nhwc_pack_group(const ck_conv_geom* xp, const float* w, float* packed) {
+  const ck_conv_geom x = *xp;
   const long long nkb = (x.k + CK_NHWC_KB - 1) / CK_NHWC_KB;
   const long long rs = x.r * x.s;
   int finite = 1;
@@ -91,17 +107,25 @@ void ck_conv_nhwc_pack(const long long* g, const float* w, float* packed) {
   packed[nkb * ck_nhwc_wblock_floats(&x)] = finite ? 1.0f : 0.0f;
 }
 
-long long ck_conv_nhwc_tasks(const long long* g) {
-  const ck_conv_geom x = ck_geom(g);
-  const ck_nhwc_plan p = ck_nhwc_make_plan(&x);
-  return x.n * p.npb * p.ngk;
+/* Group by group: PyTorch's [K][C/groups][R][S] holds group j's filters in rows [j*Kg, j*Kg + Kg). */
+void ck_conv_nhwc_pack(const long long* g, long long groups, const float* w, float* packed) {
+  const ck_conv_geom x = ck_nhwc_group_geom(g, groups);
+  const long long per = ck_nhwc_group_packed_floats(&x);
+  for (long long j = 0; j < groups; j++)
+    ck_nhwc_pack_group(&x, w + j * x.k * x.c * x.r * x.s, packed + j * per);
+}
+
+long long ck_conv_nhwc_tasks(const long long* g, long long groups) {
+  const ck_conv_geom x = ck_nhwc_group_geom(g, groups);
+  const ck_nhwc_plan p = ck_nhwc_make_plan(&x, groups);
+  return groups * x.n * p.npb * p.ngk;
 }
 
 /* Zero-padded copies of the input rows one pixel block touches (only where a window crosses
  * the left or right edge; otherwise the kernel reads the input in place). */
-long long ck_conv_nhwc_scratch_floats(const long long* g) {
-  const ck_conv_geom x = ck_geom(g);
-  const ck_nhwc_plan p = ck_nhwc_make_plan(&x);
+long long ck_conv_nhwc_scratch_floats(const long long* g, long long groups) {
+  const ck_conv_geom x = ck_nhwc_group_geom(g, groups);
+  const ck_nhwc_plan p = ck_nhwc_make_plan(&x, groups);
   if (!p.hpad) return 0;
   return ck_nhwc_block_in_rows(&x, &p) * p.wp * x.c;
 }

@@ -123,19 +123,21 @@ static inline ck_conv_geom ck_geom(const long long* g) {
   return x;
 }
 
-/* Dense convolution (groups 1), NHWC in [N][H][W][C] and out [N][OH][OW][K]:
- * out[n][oy][ox][k] = act(bias[k] + res[n][oy][ox][k] + sum_{c,r,s} in[n][iy][ix][c] * w[k][c][r][s])
+/* Dense or grouped convolution, NHWC in [N][H][W][C] and out [N][OH][OW][K], G groups of
+ * Cg = C/G inputs and Kg = K/G outputs (G divides C and K: Java checks):
+ * out[n][oy][ox][k] = act(bias[k] + res[n][oy][ox][k]
+ *                         + sum_{c<Cg,r,s} in[n][iy][ix][(k/Kg)*Cg + c] * w[k][c][r][s])
  * with iy = oy*sh - pt + r*dh, ix = ox*sw - pl + s*dw; taps in the padding contribute nothing.
- * bias and res may be NULL (res has out's shape; it may not be out). w is PyTorch's [K][C][R][S],
- * packed by ck_conv_nhwc_pack into ck_conv_nhwc_packed_floats(g) floats. */
-long long ck_conv_nhwc_packed_floats(const long long* g);
-void ck_conv_nhwc_pack(const long long* g, const float* w, float* packed);
-long long ck_conv_nhwc_tasks(const long long* g);
-long long ck_conv_nhwc_scratch_floats(const long long* g);
-const char* ck_conv_nhwc_variant(int isa, const long long* g);
-void ck_conv_nhwc(int isa, const long long* g, const float* in, const float* packed,
-                  const float* bias, const float* res, float* out, int act, long long t0,
-                  long long t1, float* scratch);
+ * bias and res may be NULL (res has out's shape; it may not be out). w is PyTorch's
+ * [K][Cg][R][S], packed by ck_conv_nhwc_pack into ck_conv_nhwc_packed_floats(g, G) floats. */
+long long ck_conv_nhwc_packed_floats(const long long* g, long long groups);
+void ck_conv_nhwc_pack(const long long* g, long long groups, const float* w, float* packed);
+long long ck_conv_nhwc_tasks(const long long* g, long long groups);
+long long ck_conv_nhwc_scratch_floats(const long long* g, long long groups);
+const char* ck_conv_nhwc_variant(int isa, const long long* g, long long groups);
+void ck_conv_nhwc(int isa, const long long* g, long long groups, const float* in,
+                  const float* packed, const float* bias, const float* res, float* out, int act,
+                  long long t0, long long t1, float* scratch);
 
 /* Depthwise convolution, multiplier 1 (groups = C = K), NHWC in and out:
  * out[n][oy][ox][c] = act(bias[c] + sum_{r,s} in[n][iy][ix][c] * w[c][0][r][s]), iy, ix as above.

@@ -48,15 +48,15 @@ void ck_scale_channels(int isa, const float* x, const float* s, float* y, int HW
 }
 
 /* CPU engine v2 (NHWC). */
-const char* ck_conv_nhwc_variant(int isa, const long long* g) {
-  return (isa == 1 ? ck_conv_nhwc_variant_avx2 : ck_conv_nhwc_variant_portable)(g);
+const char* ck_conv_nhwc_variant(int isa, const long long* g, long long groups) {
+  return (isa == 1 ? ck_conv_nhwc_variant_avx2 : ck_conv_nhwc_variant_portable)(g, groups);
 }
 
-void ck_conv_nhwc(int isa, const long long* g, const float* in, const float* packed,
-                  const float* bias, const float* res, float* out, int act, long long t0,
-                  long long t1, float* scratch) {
-  (isa == 1 ? ck_conv_nhwc_avx2 : ck_conv_nhwc_portable)(g, in, packed, bias, res, out, act, t0,
-                                                         t1, scratch);
+void ck_conv_nhwc(int isa, const long long* g, long long groups, const float* in,
+                  const float* packed, const float* bias, const float* res, float* out, int act,
+                  long long t0, long long t1, float* scratch) {
+  (isa == 1 ? ck_conv_nhwc_avx2 : ck_conv_nhwc_portable)(g, groups, in, packed, bias, res, out,
+                                                         act, t0, t1, scratch);
 }
 
 const char* ck_dw_nhwc_variant(int isa, const long long* g) {

@@ -88,14 +88,14 @@ int main(int argc, char** argv) {
     float* w = (float*)malloc(nw * 4);
     float* bias = (float*)malloc(y->k * 4);
     float* out = (float*)malloc(nout * 4);
-    float* packed = (float*)malloc(ck_conv_nhwc_packed_floats(g) * 4);
-    const long long sf = ck_conv_nhwc_scratch_floats(g);
+    float* packed = (float*)malloc(ck_conv_nhwc_packed_floats(g, 1) * 4);
+    const long long sf = ck_conv_nhwc_scratch_floats(g, 1);
     float* scratch = (float*)malloc((sf > 0 ? sf : 1) * 4);
     for (long long i = 0; i < nin; i++) in[i] = (float)rand() / RAND_MAX - 0.5f;
     for (long long i = 0; i < nw; i++) w[i] = (float)rand() / RAND_MAX - 0.5f;
     for (long long i = 0; i < y->k; i++) bias[i] = (float)rand() / RAND_MAX - 0.5f;
-    ck_conv_nhwc_pack(g, w, packed);
-    const long long T = ck_conv_nhwc_tasks(g);
+    ck_conv_nhwc_pack(g, 1, w, packed);
+    const long long T = ck_conv_nhwc_tasks(g, 1);
     const double flops = 2.0 * y->k * y->c * y->r * y->s * oh * oh;
     double best = 1e30;
     for (int rep = 0; rep < reps; rep++) {
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
       int it = 0;
       double t = now_s(), e;
       do {
-        ck_conv_nhwc(1, g, in, packed, bias, NULL, out, act, 0, T, scratch);
+        ck_conv_nhwc(1, g, 1, in, packed, bias, NULL, out, act, 0, T, scratch);
         it++;
         e = now_s() - t;
       } while (e < 0.02);
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     }
     const double gf = flops / best * 1e-9;
     printf("%-34s %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  [%s, %lld tasks, max err %.2g]\n",
-           y->name, best * 1e3, gf, 100 * gf / peak, ck_conv_nhwc_variant(1, g), T, maxerr);
+           y->name, best * 1e3, gf, 100 * gf / peak, ck_conv_nhwc_variant(1, g, 1), T, maxerr);
     free(in); free(w); free(bias); free(out); free(packed); free(scratch);
   }
   printf("FMA peak (12 ymm chains, 1 thread, best of the run): %.1f GFLOP/s\n", peak);

@@ -114,8 +114,9 @@ final class MemoryCheck {
       // that would not name the argument.
       checkOffHeap(what, net, input, offNeed, heapNeed, parts);
       if (engine.equals("cpu")) {
-        // The NHWC kernels keep a packed copy of each dense and depthwise conv's weights, the
-        // dense ones with the output channels rounded up to 16, the depthwise to 8.
+        // The NHWC kernels keep a packed copy of each dense, grouped and depthwise conv's
+        // weights, the dense ones with each group's output channels rounded up to 16, the
+        // depthwise to 8.
         long packed = 0;
         for (Network.Node n : net.nodes()) {
           if (n.layer() instanceof ConvLayer c && !c.spec().hasConnections()) {
@@ -125,6 +126,10 @@ final class MemoryCheck {
               packed = sum(packed, 4 * ((sp.outChannels() + 15L) / 16 * 16) * sp.inChannels() * taps);
             } else if (sp.groups() == sp.inChannels() && sp.groups() == sp.outChannels()) {
               packed = sum(packed, 4 * ((sp.inChannels() + 7L) / 8 * 8) * taps);
+            } else if (sp.outChannels() / sp.groups() >= 8) { // nhwc_grouped fits
+              long kg = sp.outChannels() / sp.groups();
+              packed = sum(packed, 4L * sp.groups() * ((kg + 15) / 16 * 16)
+                  * (sp.inChannels() / sp.groups()) * taps);
             }
           }
         }

@@ -86,19 +86,23 @@ public final class ConvkitNative {
       @Const FloatPointer s, FloatPointer y, int HW, int p0, int p1);
   // ---- CPU engine v2: NHWC kernels. g is the geometry, CK_G_COUNT values (see ConvGeometry).
 
-  public static native long ck_conv_nhwc_packed_floats(@Cast("const long long*") long[] g);
+  // The dense kernel's groups: 1, or G dividing C and K (grouped convolution, G < C).
+  public static native long ck_conv_nhwc_packed_floats(@Cast("const long long*") long[] g,
+      long groups);
 
-  public static native void ck_conv_nhwc_pack(@Cast("const long long*") long[] g,
+  public static native void ck_conv_nhwc_pack(@Cast("const long long*") long[] g, long groups,
       @Const FloatPointer w, FloatPointer packed);
 
-  public static native long ck_conv_nhwc_tasks(@Cast("const long long*") long[] g);
+  public static native long ck_conv_nhwc_tasks(@Cast("const long long*") long[] g, long groups);
 
-  public static native long ck_conv_nhwc_scratch_floats(@Cast("const long long*") long[] g);
+  public static native long ck_conv_nhwc_scratch_floats(@Cast("const long long*") long[] g,
+      long groups);
 
-  public static native String ck_conv_nhwc_variant(int isa, @Cast("const long long*") long[] g);
+  public static native String ck_conv_nhwc_variant(int isa, @Cast("const long long*") long[] g,
+      long groups);
 
   public static native void ck_conv_nhwc(int isa, @Cast("const long long*") long[] g,
-      @Const FloatPointer in, @Const FloatPointer packed, @Const FloatPointer bias,
+      long groups, @Const FloatPointer in, @Const FloatPointer packed, @Const FloatPointer bias,
       @Const FloatPointer res, FloatPointer out, int act, long t0, long t1, FloatPointer scratch);
 
   public static native long ck_dw_nhwc_packed_floats(@Cast("const long long*") long[] g);

@@ -26,6 +26,8 @@ class CpuImplementationsTest {
       .padding(1, 1, 1, 1).groups(6).build();
   private static final ConvSpec GROUPED = ConvSpec.builder(8, 8, 3, 3).padding(1, 1, 1, 1)
       .groups(2).build();
+  private static final ConvSpec GROUPED16 = ConvSpec.builder(32, 32, 3, 3).padding(1, 1, 1, 1)
+      .groups(2).build();
 
   @Test
   void theFirstImplementationThatFitsRunsAndEveryOtherSaysWhyNot() {
@@ -39,12 +41,21 @@ class CpuImplementationsTest {
     assertTrue(nchw.contains("nchw_im2col_sgemm: fits"), nchw);
     ConvPlan g = new Conv2d(GROUPED, new float[288], null).plan(Shape.of(1, 8, 6, 6));
     assertTrue(CpuEngine.misfits(g, Layout.NHWC).contains("nhwc_dense: grouped (2 groups)"));
+    assertTrue(CpuEngine.misfits(g, Layout.NHWC).contains("nhwc_grouped: 4 outputs per group"
+        + " (fewer than 8)"), CpuEngine.misfits(g, Layout.NHWC));
+    ConvPlan g16 = new Conv2d(GROUPED16, new float[4608], null).plan(Shape.of(1, 32, 6, 6));
+    assertTrue(CpuEngine.misfits(g16, Layout.NHWC).contains("nhwc_grouped: fits"));
     ConvPlan d = new Conv2d(DEPTHWISE, new float[54], null).plan(Shape.of(1, 6, 9, 9));
     assertTrue(CpuEngine.misfits(d, Layout.NHWC).contains("nhwc_depthwise: fits"));
+    assertTrue(CpuEngine.misfits(d, Layout.NHWC).contains(
+        "nhwc_grouped: depthwise (nhwc_depthwise runs it)"));
     try (Engine cpu = new CpuEngine(1, Isa.PORTABLE)) {
       assertTrue(cpu.runsNhwc(p));
       assertTrue(cpu.runsNhwc(d));
-      assertTrue(!cpu.runsNhwc(g), "grouped convs have no NHWC kernel yet");
+      assertTrue(!cpu.runsNhwc(g), "4 outputs per group: the NCHW small-M tiles");
+      assertTrue(cpu.runsNhwc(g16));
+      assertTrue(cpu.implementation(g16, Layout.NHWC).startsWith("nhwc_grouped (f32_conv_nhwc_"),
+          cpu.implementation(g16, Layout.NHWC));
       assertTrue(cpu.implementation(p, Layout.NHWC).startsWith("nhwc_dense (f32_conv_nhwc_"),
           cpu.implementation(p, Layout.NHWC));
       assertTrue(cpu.implementation(d, Layout.NHWC).startsWith("nhwc_depthwise ("));
@@ -67,7 +78,7 @@ class CpuImplementationsTest {
       try (Tensor y = conv.forward(xn, ref)) {
         want = y.toArray();
       }
-      for (String name : List.of("nhwc_dense", "nchw_im2col_sgemm")) {
+      for (String name : List.of("nhwc_dense", "nchw_im2col_sgemm")) { // grouped: ConvCheck
         Layout l = name.startsWith("nhwc") ? Layout.NHWC : Layout.NCHW;
         try (Engine cpu = new CpuEngine(2, Isa.best(), Layout.NHWC, name);
             Tensor y = conv.forward(l == Layout.NHWC ? xh : xn, cpu)) {

@@ -28,8 +28,28 @@ class ConvNhwcKernelTest {
   private static final int GUARD = 64;
   private static final float GUARD_VALUE = -12345.678f;
 
+  /** c and k are the layer's channels, groups divides both (1: dense). */
   record Case(int n, int c, int k, int h, int w, int r, int s, int sh, int sw, int pt, int pl,
-      int pb, int pr, int dh, int dw, boolean bias, boolean res, Activation act, boolean inf) {
+      int pb, int pr, int dh, int dw, boolean bias, boolean res, Activation act, boolean inf,
+      int groups) {
+    Case(int n, int c, int k, int h, int w, int r, int s, int sh, int sw, int pt, int pl,
+        int pb, int pr, int dh, int dw, boolean bias, boolean res, Activation act, boolean inf) {
+      this(n, c, k, h, w, r, s, sh, sw, pt, pl, pb, pr, dh, dw, bias, res, act, inf, 1);
+    }
+
+    Case grouped(int g) {
+      return new Case(n, c * g, k * g, h, w, r, s, sh, sw, pt, pl, pb, pr, dh, dw, bias, res,
+          act, inf, g);
+    }
+
+    int cg() {
+      return c / groups;
+    }
+
+    int kg() {
+      return k / groups;
+    }
+
     int oh() {
       return (h + pt + pb - ((r - 1) * dh + 1)) / sh + 1;
     }
@@ -115,6 +135,20 @@ class ConvNhwcKernelTest {
     }
     out.add(new Case(1, 3, 17, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, false, Activation.NONE,
         true));
+    // Grouped: each group's channels a slice of every pixel (in place, padded rows, dilated
+    // segments, the exact border path), per-group channel tails and groups of 2 to 5.
+    int[] gch = {1, 3, 8, 13, 16, 17, 24};
+    for (int i = 0; i < 24; i++) {
+      Case base = random(rnd, gch[rnd.nextInt(gch.length)], gch[rnd.nextInt(gch.length)],
+          1 + rnd.nextInt(13), i % 6 == 5);
+      out.add(base.grouped(2 + rnd.nextInt(4)));
+    }
+    out.add(new Case(1, 16, 24, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, true, Activation.RELU6,
+        false).grouped(3));
+    out.add(new Case(2, 8, 16, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, false, Activation.RELU,
+        false).grouped(2));
+    out.add(new Case(1, 5, 40, 10, 11, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, true, true, Activation.NONE,
+        true).grouped(2));
     return out;
   }
 
@@ -142,7 +176,8 @@ class ConvNhwcKernelTest {
               s += res[o];
               m += Math.abs(res[o]);
             }
-            for (int c = 0; c < cs.c(); c++) {
+            int c0 = k / cs.kg() * cs.cg(); // the group's first input channel
+            for (int c = 0; c < cs.cg(); c++) {
               for (int r = 0; r < cs.r(); r++) {
                 int iy = oy * cs.sh() - cs.pt() + r * cs.dh();
                 if (iy < 0 || iy >= cs.h()) {
@@ -153,8 +188,8 @@ class ConvNhwcKernelTest {
                   if (ix < 0 || ix >= cs.w()) {
                     continue;
                   }
-                  double t = (double) x[((n * cs.h() + iy) * cs.w() + ix) * cs.c() + c]
-                      * w[((k * cs.c() + c) * cs.r() + r) * cs.s() + q];
+                  double t = (double) x[((n * cs.h() + iy) * cs.w() + ix) * cs.c() + c0 + c]
+                      * w[((k * cs.cg() + c) * cs.r() + r) * cs.s() + q];
                   s += t;
                   m += Math.abs(t);
                 }
@@ -171,8 +206,8 @@ class ConvNhwcKernelTest {
   /** Runs tasks [0, T) in the calls given by the split points; returns out without its guards. */
   private static float[] run(int isa, Case cs, long[] g, FloatPointer x, FloatPointer packed,
       FloatPointer b, FloatPointer res, int outLen, long[] splits) {
-    long tasks = ConvkitNative.ck_conv_nhwc_tasks(g);
-    long sf = ConvkitNative.ck_conv_nhwc_scratch_floats(g);
+    long tasks = ConvkitNative.ck_conv_nhwc_tasks(g, cs.groups());
+    long sf = ConvkitNative.ck_conv_nhwc_scratch_floats(g, cs.groups());
     float[] guarded = new float[outLen + 2 * GUARD];
     java.util.Arrays.fill(guarded, GUARD_VALUE);
     float[] scratchInit = new float[(int) sf + GUARD];
@@ -183,8 +218,8 @@ class ConvNhwcKernelTest {
       for (int i = 0; i <= splits.length; i++) {
         long end = i < splits.length ? splits[i] : tasks;
         out.position(GUARD);
-        ConvkitNative.ck_conv_nhwc(isa, g, x, packed, b, res, out, cs.act().code(), prev, end,
-            scratch);
+        ConvkitNative.ck_conv_nhwc(isa, g, cs.groups(), x, packed, b, res, out, cs.act().code(),
+            prev, end, scratch);
         prev = end;
       }
       out.position(0);
@@ -206,14 +241,14 @@ class ConvNhwcKernelTest {
     int inLen = cs.n() * cs.h() * cs.w() * cs.c();
     int outLen = cs.n() * oh * ow * cs.k();
     float[] x = fill(rnd, inLen);
-    float[] w = fill(rnd, cs.k() * cs.c() * cs.r() * cs.s());
+    float[] w = fill(rnd, cs.k() * cs.cg() * cs.r() * cs.s());
     if (cs.inf()) {
       // One +Inf tap per output channel: outputs reading it are +-Inf, the others finite.
       for (int k = 0; k < cs.k(); k++) {
-        int c = rnd.nextInt(cs.c());
+        int c = rnd.nextInt(cs.cg());
         int r = rnd.nextInt(cs.r());
         int q = k % 2 == 0 ? 0 : cs.s() - 1; // an edge column, so the padding holds it often
-        w[((k * cs.c() + c) * cs.r() + r) * cs.s() + q] = Float.POSITIVE_INFINITY;
+        w[((k * cs.cg() + c) * cs.r() + r) * cs.s() + q] = Float.POSITIVE_INFINITY;
       }
     }
     float[] b = cs.bias() ? fill(rnd, cs.k()) : null;
@@ -221,18 +256,19 @@ class ConvNhwcKernelTest {
     double[] want = new double[outLen];
     double[] mag = new double[outLen];
     reference(cs, x, w, b, res, want, mag);
-    long tasks = ConvkitNative.ck_conv_nhwc_tasks(g);
+    long tasks = ConvkitNative.ck_conv_nhwc_tasks(g, cs.groups());
     assertTrue(tasks >= 1, cs + ": tasks " + tasks);
-    String variant = ConvkitNative.ck_conv_nhwc_variant(isa, g);
+    String variant = ConvkitNative.ck_conv_nhwc_variant(isa, g, cs.groups());
     assertFalse(variant == null || variant.isEmpty() || variant.equals("stub"), variant);
     try (FloatPointer xp = new FloatPointer(x);
         FloatPointer wp = new FloatPointer(w);
-        FloatPointer packed = new FloatPointer(ConvkitNative.ck_conv_nhwc_packed_floats(g));
+        FloatPointer packed = new FloatPointer(
+            ConvkitNative.ck_conv_nhwc_packed_floats(g, cs.groups()));
         FloatPointer bp = b == null ? null : new FloatPointer(b);
         FloatPointer rp = res == null ? null : new FloatPointer(res)) {
-      ConvkitNative.ck_conv_nhwc_pack(g, wp, packed);
+      ConvkitNative.ck_conv_nhwc_pack(g, cs.groups(), wp, packed);
       float[] y = run(isa, cs, g, xp, packed, bp, rp, outLen, new long[0]);
-      int k = cs.c() * cs.r() * cs.s() + (res != null ? 1 : 0);
+      int k = cs.cg() * cs.r() * cs.s() + (res != null ? 1 : 0);
       for (int i = 0; i < outLen; i++) {
         double e = want[i];
         if (Double.isNaN(e) || Double.isInfinite(e)) {
@@ -289,6 +325,7 @@ class ConvNhwcKernelTest {
       seen.add("bias " + cs.bias());
       seen.add("res " + cs.res());
       seen.add("n " + cs.n());
+      seen.add("grouped " + (cs.groups() > 1) + (cs.inf() ? " inf" : ""));
       seen.add("sh " + cs.sh());
       seen.add("sw " + cs.sw());
       seen.add("r " + cs.r());
@@ -309,7 +346,7 @@ class ConvNhwcKernelTest {
       assertTrue(seen.contains("act " + a), "act " + a);
     }
     for (String want : new String[] {"bias true", "bias false", "res true", "res false", "n 2",
-        "sh 1", "sh 2", "sh 3", "sw 1", "sw 2", "sw 3"}) {
+        "grouped true", "grouped true inf", "sh 1", "sh 2", "sh 3", "sw 1", "sw 2", "sw 3"}) {
       assertTrue(seen.contains(want), want);
     }
     for (int k : KS) {
