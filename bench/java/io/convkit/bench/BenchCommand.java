@@ -29,15 +29,15 @@ import java.util.Map;
  * java, same class path) with {@code OMP_NUM_THREADS=T} and {@code OPENBLAS_NUM_THREADS=T}, since
  * both libraries fix their pools when they load. The child first measures the sgemm peak
  * (M = N = K = 2048) at T threads, then each layer (our engine, GEMM ceiling, oneDNN, ONNX
- * Runtime on a one-Conv ONNX model of the layer with the same weights ({@link OrtConv}), each in
- * a block of its own), then the peak once more (the better of the two counts: a busy neighbour
+ * Runtime on a one-Conv ONNX model of the layer with the same weights ({@link OrtConv}), in
+ * alternating blocks, {@code --rounds} times over, each keeping its best), then the peak once more (the better of the two counts: a busy neighbour
  * on a shared machine lowers one of them), and prints lines starting with {@code @@} that this process collects. It
  * then prints one table row per layer and thread count and writes the CSV.
  *
  * <p>Further options: {@code --engine opencl} (the OpenCL engine beside the CPU engine; kernel
  * and transfer times apart), {@code --engine cpu}, {@code --engines
  * convkit,gemm,onednn,ort,opencl} (default: all), {@code --warmup-ms 300},
- * {@code --min-ms 1000}, {@code --min-calls 10} (per engine and layer), {@code --no-check} (skip
+ * {@code --min-ms 600}, {@code --min-calls 10} (per block), {@code --rounds 2}, {@code --no-check} (skip
  * the cross-check of our output against oneDNN's and ORT's). Exit status: 0 success, 1 a layer or child
  * failed, 2 bad arguments.
  */
@@ -53,7 +53,12 @@ public final class BenchCommand {
 
   /** The parsed command line. */
   record Options(List<Integer> threads, List<String> layers, Path csv, double peakGflops,
-      List<String> engines, Budget budget, boolean check, boolean child) {}
+      List<String> engines, Budget budget, int rounds, boolean check, boolean child) {}
+
+  /** Alternating blocks per engine and layer (each engine keeps its best). */
+  static final int DEFAULT_ROUNDS = 2;
+  /** Per block: two rounds of 600 ms keep the suite's run time near one round of 1000 ms. */
+  static final long DEFAULT_MIN_MS = 600;
 
   static final class BadArgs extends Exception {
     BadArgs(String message) {
@@ -87,8 +92,9 @@ public final class BenchCommand {
     double peak = Double.NaN;
     List<String> engines = LayerBench.ENGINES;
     long warmupMs = Budget.DEFAULT.warmupMs();
-    long minMs = Budget.DEFAULT.minMs();
+    long minMs = DEFAULT_MIN_MS;
     int minCalls = Budget.DEFAULT.minCalls();
+    int rounds = DEFAULT_ROUNDS;
     boolean check = true;
     boolean child = false;
     for (int i = 0; i < args.length; i++) {
@@ -108,7 +114,7 @@ public final class BenchCommand {
         case "--child" -> child = true;
         case "--no-check" -> check = false;
         case "--threads", "--layers", "--csv", "--peak-gflops", "--engines", "--engine",
-            "--warmup-ms", "--min-ms", "--min-calls" -> {
+            "--warmup-ms", "--min-ms", "--min-calls", "--rounds" -> {
           if (val == null) {
             if (i + 1 >= args.length) {
               throw new BadArgs(opt + " needs a value; " + usage());
@@ -165,6 +171,12 @@ public final class BenchCommand {
                 throw new BadArgs("--min-calls: must be >= 1, got " + minCalls);
               }
             }
+            case "--rounds" -> {
+              rounds = intValue(opt, val);
+              if (rounds < 1 || rounds > 100) {
+                throw new BadArgs("--rounds: must be 1..100, got " + rounds);
+              }
+            }
             default -> throw new AssertionError(opt);
           }
         }
@@ -179,13 +191,13 @@ public final class BenchCommand {
       throw new BadArgs("--child runs one thread count, got " + threads);
     }
     return new Options(List.copyOf(threads), layers, csv, peak, List.copyOf(engines),
-        new Budget(warmupMs, minMs, minCalls), check, child);
+        new Budget(warmupMs, minMs, minCalls), rounds, check, child);
   }
 
   static String usage() {
     return "usage: bench [--threads 1,2] [--layers name,name] [--csv FILE] [--peak-gflops X]"
         + " [--engine cpu|opencl] [--engines convkit,gemm,onednn,ort,opencl] [--warmup-ms 300]"
-        + " [--min-ms 1000] [--min-calls 10]"
+        + " [--min-ms 600] [--min-calls 10] [--rounds 2]"
         + " [--no-check]";
   }
 
@@ -258,7 +270,7 @@ public final class BenchCommand {
       long t0 = System.nanoTime();
       Result r;
       try {
-        r = LayerBench.measure(l, t, o.budget(), o.engines(), o.check());
+        r = LayerBench.measure(l, t, o.budget(), o.engines(), o.check(), o.rounds());
       } catch (RuntimeException | Error e) {
         r = new Result(l.name(), t, "", "", l.spec().macs(l.input()) * 2, Double.NaN, Double.NaN,
             Double.NaN, "", Double.NaN, "benchmark failed: " + e, Result.Cl.NONE, Double.NaN, "",
@@ -376,6 +388,8 @@ public final class BenchCommand {
     args.add(Long.toString(o.budget().minMs()));
     args.add("--min-calls");
     args.add(Integer.toString(o.budget().minCalls()));
+    args.add("--rounds");
+    args.add(Integer.toString(o.rounds()));
     if (!o.check()) {
       args.add("--no-check");
     }
