@@ -46,6 +46,13 @@ static inline ck_nhwc_plan ck_nhwc_make_plan(const ck_conv_geom* x, long long gr
   p.npb = pix > 0 ? (pix + CK_NHWC_PIX_TARGET - 1) / CK_NHWC_PIX_TARGET : 1;
   p.pb = pix > 0 ? (pix + p.npb - 1) / p.npb : 1;
   p.npb = pix > 0 ? (pix + p.pb - 1) / p.pb : 1;
+  if (x->ow >= CK_NHWC_PIX_TARGET / 2) {
+    /* Wide rows: whole output rows per block, so a block's padded input rows are copied once
+     * and not once per piece of a row (VGG's 224-wide layers copied each row 7 times). */
+    const long long rows = (CK_NHWC_PIX_TARGET + x->ow / 2) / x->ow;
+    p.pb = (rows > 1 ? rows : 1) * x->ow;
+    p.npb = (pix + p.pb - 1) / p.pb;
+  }
   long long kg = CK_NHWC_GROUP_BYTES / (x->r * x->s * x->c * CK_NHWC_KB * 4);
   if (kg < 1) kg = 1;
   if (kg > p.nkb) kg = p.nkb;

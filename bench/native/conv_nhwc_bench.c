@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   const char* only = argc > 2 ? argv[2] : NULL; /* run the layers whose name contains this */
   const int act = argc > 3 ? atoi(argv[3]) : 1; /* 1 ReLU (default), 2 ReLU6 (MobileNet v2) */
   const layer L[] = {
+      {"vgg16_conv1_2 64->64 224x224 3x3", 64, 64, 224, 3, 3, 1, 1},
+      {"vgg16_conv2_2 128->128 112x112 3x3", 128, 128, 112, 3, 3, 1, 1},
       {"vgg16_conv3_2 256->256 56x56 3x3", 256, 256, 56, 3, 3, 1, 1},
       {"512->512 14x14 3x3", 512, 512, 14, 3, 3, 1, 1},
       {"128->128 28x28 3x3", 128, 128, 28, 3, 3, 1, 1},

@@ -120,6 +120,13 @@ class ConvNhwcKernelTest {
         Activation.RELU, false));
     out.add(new Case(1, 300, 17, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, true,
         Activation.NONE, true));
+    // Rows of 48+ outputs: pixel blocks of whole output rows (one and two rows per block).
+    out.add(new Case(1, 5, 17, 7, 60, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, true, Activation.RELU,
+        false));
+    out.add(new Case(2, 3, 24, 9, 201, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, false,
+        Activation.RELU6, false));
+    out.add(new Case(1, 4, 9, 5, 130, 3, 5, 1, 1, 1, 2, 1, 2, 1, 1, false, false,
+        Activation.NONE, true));
     // Padding wider than the padded row the windows reach (left padding past every window),
     // and windows entirely in the padding: outputs of bias and residual alone.
     out.add(new Case(1, 3, 5, 4, 1, 1, 1, 1, 3, 0, 5, 0, 0, 1, 1, true, true, Activation.NONE,
