@@ -1,13 +1,19 @@
 package io.convkit.engine.cpu;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A fixed pool for our own kernels: {@code threads - 1} workers plus the calling thread. Threads
- * take grains of a range from a shared counter until it is used up (a core that a neighbour
- * slows down then delays its last grain only, not half the layer); each grain knows its worker
- * index, so it can use that worker's private scratch.
+ * A fixed pool for our own kernels: {@code threads - 1} workers plus the calling thread. Each
+ * worker owns a contiguous share of a loop's range and runs it from the front, a grain at a
+ * time; one that finishes early takes grains from the back of the others' shares (a core that a
+ * neighbour slows down then delays its last grain only, not its whole share). Owning the same
+ * share in every loop matters at batch 1: the kernels number their tasks pixel-major, so worker
+ * w computes about the same rows of every layer, and the next layer finds its input in the
+ * cache of the core that wrote it (a shared counter handed out grains in whatever order the
+ * threads came, and a 14x14 depthwise layer ran slower on 2 threads than on 1). Each grain
+ * knows its worker index, so it can use that worker's private scratch.
  *
  * <p>Why not an ExecutorService: a direct kernel runs for tens of microseconds, and waking a
  * parked thread costs about as much. Workers spin for a short while after each job (when the pool
@@ -30,15 +36,62 @@ final class WorkerPool implements AutoCloseable {
   private final Thread[] workers;
   private final AtomicInteger pending = new AtomicInteger();
   private volatile Job job = new Job(0, null, 0, 0, 1, null);
+
+  /** (front, back) of a share as one long, so that owner and thieves update it with one CAS. */
+  private static long share(int front, int back) {
+    return ((long) front << 32) | (back & 0xffffffffL);
+  }
   private volatile boolean closed;
   private volatile Throwable failure;
 
-  /** One parallel loop, published whole through the volatile {@link #job} field. */
+  /**
+   * One parallel loop, published whole through the volatile {@link #job} field. The range is
+   * cut into grains [i*grain, (i+1)*grain) on a fixed grid, so which indices run together never
+   * depends on timing (an sgemm over a block of rows gives the same bits whoever runs it).
+   * Worker w's share is the grains [w*G/chunks, (w+1)*G/chunks) of G, as {@link #share} in
+   * {@code shares[w]}.
+   */
   private record Job(long generation, RangeBody body, int n, int chunks, int grain,
-      AtomicInteger next) {
+      AtomicLongArray shares) {
+    static Job of(long generation, RangeBody body, int n, int chunks, int grain) {
+      long grains = ((long) n + grain - 1) / grain;
+      AtomicLongArray shares = new AtomicLongArray(chunks);
+      for (int w = 0; w < chunks; w++) {
+        shares.set(w, share((int) (grains * w / chunks), (int) (grains * (w + 1) / chunks)));
+      }
+      return new Job(generation, body, n, chunks, grain, shares);
+    }
+
+    private void runGrain(int g, int worker) {
+      long begin = (long) g * grain;
+      body.run((int) begin, (int) Math.min(n, begin + grain), worker);
+    }
+
     void drain(int worker) {
-      for (int i = next.getAndAdd(grain); i < n; i = next.getAndAdd(grain)) {
-        body.run(i, Math.min(n, i + grain), worker);
+      for (;;) { // the own share, from the front
+        long v = shares.get(worker);
+        int front = (int) (v >>> 32);
+        int back = (int) v;
+        if (front >= back) {
+          break;
+        }
+        if (shares.compareAndSet(worker, v, share(front + 1, back))) {
+          runGrain(front, worker);
+        }
+      }
+      for (int k = 1; k < chunks; k++) { // then the others', from the back
+        int victim = (worker + k) % chunks;
+        for (;;) {
+          long v = shares.get(victim);
+          int front = (int) (v >>> 32);
+          int back = (int) v;
+          if (front >= back) {
+            break;
+          }
+          if (shares.compareAndSet(victim, v, share(front, back - 1))) {
+            runGrain(back - 1, worker);
+          }
+        }
       }
     }
   }
@@ -92,7 +145,7 @@ final class WorkerPool implements AutoCloseable {
     }
     this.failure = null;
     pending.set(chunks - 1);
-    Job j = new Job(job.generation() + 1, body, n, chunks, grain, new AtomicInteger());
+    Job j = Job.of(job.generation() + 1, body, n, chunks, grain);
     job = j;
     for (int i = 0; i < chunks - 1; i++) {
       LockSupport.unpark(workers[i]);
