@@ -162,5 +162,13 @@ static inline void ck_nhwc_taps(long long i0, long long d, long long n, long lon
   *t0 = a;
   *t1 = b;
 }
+/* Pixels for the next tile with rem pixels left in the block: as many as the fewest tiles of
+ * at most mmax need, spread evenly (49 = 4x6 + 5x5, not 8x6 + 1: a 1- or 2-pixel tile holds too
+ * few accumulators to hide the FMA latency, yet streams the same weights). */
+static inline int ck_nhwc_tile_pixels(long long rem, int mmax) {
+  if (rem <= mmax) return (int)rem;
+  const long long tiles = (rem + mmax - 1) / mmax;
+  return (int)((rem + tiles - 1) / tiles);
+}
 #define CK_NHWC_STR(x) #x
 #define CK_NHWC_XSTR(x) CK_NHWC_STR(x)
