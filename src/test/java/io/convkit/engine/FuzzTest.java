@@ -69,7 +69,9 @@ class FuzzTest {
   private static float[] oneCall(Random r, Engine cpu) {
     int groups = r.nextInt(4) == 0 ? small(r, 4) : 1;
     int in = small(r, 4) * Math.max(1, groups);
-    int out = small(r, 4) * Math.max(1, groups);
+    // Now and then 8 to 19 outputs per group: the grouped NHWC implementation's range.
+    int out = (groups > 1 && r.nextInt(3) == 0 ? 7 + small(r, 12) : small(r, 4))
+        * Math.max(1, groups);
     if (r.nextInt(30) == 0) {
       in += 1; // likely not divisible by groups
     }
@@ -211,10 +213,11 @@ class FuzzTest {
 
   /** Whether it ran (false: planned only, its output being too large to allocate here). */
   private static boolean extremeConv(Random r, Engine cpu, Engine ref, Set<String> values) {
-    int kind = r.nextInt(3); // dense, grouped (few outputs per group), depthwise
+    int kind = r.nextInt(4); // dense, grouped (few or 8+ outputs per group), depthwise
     int groups = kind == 0 ? 1 : small(r, 3, values);
     int in = kind == 2 ? groups : groups * small(r, 2, values);
-    int out = kind == 2 ? groups * small(r, 2, values) : groups * small(r, 3, values);
+    int out = kind == 2 ? groups * small(r, 2, values)
+        : groups * (kind == 3 ? 7 + small(r, 6, values) : small(r, 3, values));
     // The kernel is extreme rarely, and then mostly refused (weights beyond a tensor).
     int kh = r.nextInt(8) == 0 ? extreme(r, values) : small(r, 3, values);
     int kw = r.nextInt(8) == 0 ? extreme(r, values) : small(r, 3, values);
