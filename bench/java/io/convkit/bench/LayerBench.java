@@ -648,107 +648,65 @@ public final class LayerBench {
       throw new IllegalArgumentException("rounds must be at least 1, got " + rounds);
     }
     List<String> which = engines == null ? ENGINES : engines;
-    ConvSpec spec = layer.spec();
-    ConvPlan plan = Planner.plan(spec, layer.input());
+    ConvPlan plan = Planner.plan(layer.spec(), layer.input());
     String algorithm = plan.algorithm().toString();
     String kernel = plan.kernel();
-    long flops = plan.flops();
-    double ours = Double.NaN;
-    double gemm = Double.NaN;
-    double onednn = Double.NaN;
-    String impl = "";
     String error = null;
     float[] ourOut = null;
     double relErr = Double.NaN;
-    double ort = Double.NaN;
-    String ortImpl = "";
     double ortErr = Double.NaN;
-    Convkit oursS = null;
-    Gemm gemmS = null;
-    OneDnn onednnS = null;
-    Ort ortS = null;
+    boolean withOneDnn = which.contains(ONEDNN) && oneDnnAvailable();
+    boolean withOrt = which.contains(ORT) && ortAvailable();
+    Timed<Convkit> ours = null;
+    Timed<Gemm> gemm = null;
+    Timed<OneDnn> onednn = null;
+    Timed<Ort> ort = null;
     try {
-      if (which.contains(CONVKIT)) {
-        try {
-          oursS = new Convkit(layer, threads);
-          String what = oursS.implementation(); // "name (kernel)"
-          int paren = what.indexOf(" (");
-          algorithm = paren < 0 ? what : what.substring(0, paren);
-          kernel = paren < 0 ? "" : what.substring(paren + 2, what.length() - 1);
-        } catch (RuntimeException | Error e) {
-          error = e.getClass().getSimpleName() + ": " + e.getMessage();
-        }
-      }
-      if (which.contains(GEMM)) {
-        gemmS = new Gemm(layer, threads);
-      }
-      if (which.contains(ONEDNN)) {
-        if (oneDnnAvailable()) {
-          try {
-            onednnS = new OneDnn(layer);
-            impl = onednnS.implementation();
-          } catch (RuntimeException | Error e) {
-            impl = "failed: " + e.getClass().getSimpleName() + ": " + e.getMessage();
-          }
-        } else {
-          impl = "unavailable";
-        }
-      }
-      if (which.contains(ORT)) {
-        if (ortAvailable()) {
-          try {
-            ortS = new Ort(layer, threads);
-            ortImpl = ortS.implementation();
-          } catch (RuntimeException | Error e) {
-            ortImpl = "failed: " + e.getClass().getSimpleName() + ": " + e.getMessage();
-          }
-        } else {
-          ortImpl = "unavailable";
+      ours = which.contains(CONVKIT) ? new Timed<>(() -> new Convkit(layer, threads), false) : null;
+      gemm = which.contains(GEMM) ? new Timed<>(() -> new Gemm(layer, threads), true) : null;
+      onednn = withOneDnn ? new Timed<>(() -> new OneDnn(layer), false) : null;
+      ort = withOrt ? new Timed<>(() -> new Ort(layer, threads), false) : null;
+      List<Timed<?>> all = new ArrayList<>();
+      for (Timed<?> t : Arrays.asList(ours, gemm, onednn, ort)) {
+        if (t != null) {
+          all.add(t);
         }
       }
       for (int round = 0; round < rounds; round++) {
-        if (oursS != null && error == null) {
-          try {
-            ours = best(ours, time(oursS::call, budget).medianMs());
-          } catch (RuntimeException | Error e) {
-            error = e.getClass().getSimpleName() + ": " + e.getMessage();
-          }
-        }
-        if (gemmS != null) {
-          gemm = best(gemm, time(gemmS::call, budget).medianMs());
-        }
-        if (onednnS != null && !impl.startsWith("failed")) {
-          try {
-            onednn = best(onednn, time(onednnS::call, budget).medianMs());
-          } catch (RuntimeException | Error e) {
-            impl = "failed: " + e.getClass().getSimpleName() + ": " + e.getMessage();
-            onednn = Double.NaN;
-          }
-        }
-        if (ortS != null && !ortImpl.startsWith("failed")) {
-          try {
-            ort = best(ort, time(ortS::call, budget).medianMs());
-          } catch (RuntimeException | Error e) {
-            ortImpl = "failed: " + e.getClass().getSimpleName() + ": " + e.getMessage();
-            ort = Double.NaN;
-          }
+        for (Timed<?> t : all) {
+          t.block(budget);
         }
       }
-      if (check && oursS != null && error == null) {
-        ourOut = oursS.output();
-        if (onednnS != null && !impl.startsWith("failed")) {
-          relErr = maxRelError(ourOut, onednnS.output());
+      if (ours != null) {
+        error = ours.failure;
+        if (ours.what != null) { // "name (kernel)"
+          int paren = ours.what.indexOf(" (");
+          algorithm = paren < 0 ? ours.what : ours.what.substring(0, paren);
+          kernel = paren < 0 ? "" : ours.what.substring(paren + 2, ours.what.length() - 1);
         }
-        if (ortS != null && !ortImpl.startsWith("failed")) {
-          ortErr = maxRelError(ourOut, ortS.output());
+        if (check && ours.ok()) {
+          ourOut = ours.subject.output();
+          if (onednn != null && onednn.ok()) {
+            relErr = maxRelError(ourOut, onednn.subject.output());
+          }
+          if (ort != null && ort.ok()) {
+            ortErr = maxRelError(ourOut, ort.subject.output());
+          }
         }
       }
     } finally {
-      closeQuietly(oursS);
-      closeQuietly(gemmS);
-      closeQuietly(onednnS);
-      closeQuietly(ortS);
+      for (Timed<?> t : Arrays.asList(ours, gemm, onednn, ort)) {
+        if (t != null) {
+          closeQuietly(t.subject);
+        }
+      }
     }
+    String impl = !which.contains(ONEDNN) ? "" : !withOneDnn ? "unavailable" : onednn.status();
+    String ortImpl = !which.contains(ORT) ? "" : !withOrt ? "unavailable" : ort.status();
+    double oursMs = ours == null ? Double.NaN : ours.ms;
+    double gemmMs = gemm == null ? Double.NaN : gemm.ms;
+    double onednnMs = onednn == null ? Double.NaN : onednn.ms;
+    double ortMs = ort == null ? Double.NaN : ort.ms;
     Result.Cl cl = Result.Cl.NONE;
     if (which.contains(OPENCL) && OpenCl.available()) {
       try (OpenCl s = new OpenCl(layer)) {
@@ -758,17 +716,74 @@ public final class LayerBench {
         cl = new Result.Cl(kernelTime.medianMs(), transfer.medianMs(), s.implementation(),
             s.device(), relCl, null);
       } catch (RuntimeException | Error e) {
-        cl = new Result.Cl(Double.NaN, Double.NaN, "", "", Double.NaN,
-            e.getClass().getSimpleName() + ": " + e.getMessage());
+        cl = new Result.Cl(Double.NaN, Double.NaN, "", "", Double.NaN, why(e));
       }
     }
-    return new Result(layer.name(), threads, algorithm, kernel, flops, ours, gemm, onednn, impl,
-        relErr, error, cl, ort, ortImpl, ortErr);
+    return new Result(layer.name(), threads, algorithm, kernel, plan.flops(), oursMs, gemmMs,
+        onednnMs, impl, relErr, error, cl, ortMs, ortImpl, ortErr);
   }
 
-  /** The lower of two block medians (NaN: none yet). */
-  private static double best(double sofar, double block) {
-    return Double.isNaN(sofar) ? block : Math.min(sofar, block);
+  /** "Class: message", as a result's error columns show a failure. */
+  private static String why(Throwable e) {
+    return e.getClass().getSimpleName() + ": " + e.getMessage();
+  }
+
+  /**
+   * One engine of {@link #measure}'s alternating blocks: its subject (null if it failed to
+   * open), what it runs, its best block's median so far, and why it failed (null: it did not).
+   * A fatal one (the GEMM ceiling) lets its exception out instead, failing the layer.
+   */
+  private static final class Timed<S extends Subject> {
+    final S subject;
+    final String what;
+    final boolean fatal;
+    String failure;
+    double ms = Double.NaN;
+
+    Timed(java.util.function.Supplier<S> open, boolean fatal) {
+      this.fatal = fatal;
+      S s = null;
+      String w = null;
+      try {
+        s = open.get();
+        w = s.implementation();
+      } catch (RuntimeException | Error e) {
+        closeQuietly(s);
+        s = null;
+        if (fatal) {
+          throw e;
+        }
+        failure = why(e);
+      }
+      this.subject = s;
+      this.what = w;
+    }
+
+    boolean ok() {
+      return subject != null && failure == null;
+    }
+
+    /** One timed block; the lower of the blocks' medians is kept. */
+    void block(Budget budget) {
+      if (!ok()) {
+        return;
+      }
+      try {
+        double m = time(subject::call, budget).medianMs();
+        ms = Double.isNaN(ms) ? m : Math.min(ms, m);
+      } catch (RuntimeException | Error e) {
+        if (fatal) {
+          throw e;
+        }
+        failure = why(e);
+        ms = Double.NaN;
+      }
+    }
+
+    /** What it ran, or "failed: ..." (oneDNN's and ORT's column). */
+    String status() {
+      return failure != null ? "failed: " + failure : what;
+    }
   }
 
   /** max |a - b| / max |b| (NaN if the lengths differ or any value is NaN). */

@@ -2,6 +2,7 @@ package io.convkit.cli;
 
 import io.convkit.conv.ConvPlan;
 import io.convkit.conv.Planner;
+import io.convkit.engine.cpu.CpuEngine;
 import io.convkit.nn.ConvLayer;
 import io.convkit.nn.Linear;
 import io.convkit.nn.Network;
@@ -122,14 +123,13 @@ final class MemoryCheck {
           if (n.layer() instanceof ConvLayer c && !c.spec().hasConnections()) {
             var sp = c.spec();
             long taps = (long) sp.kernelH() * sp.kernelW();
-            if (sp.groups() == 1) {
-              packed = sum(packed, 4 * ((sp.outChannels() + 15L) / 16 * 16) * sp.inChannels() * taps);
-            } else if (sp.groups() == sp.inChannels() && sp.groups() == sp.outChannels()) {
+            long g = sp.groups();
+            long kg = sp.outChannels() / g;
+            boolean depthwise = g == sp.inChannels() && g == sp.outChannels();
+            if (g == 1 || !depthwise && kg >= CpuEngine.GROUPED_MIN_OUTPUTS) { // dense, grouped
+              packed = sum(packed, 4 * g * ((kg + 15) / 16 * 16) * (sp.inChannels() / g) * taps);
+            } else if (depthwise) {
               packed = sum(packed, 4 * ((sp.inChannels() + 7L) / 8 * 8) * taps);
-            } else if (sp.outChannels() / sp.groups() >= 8) { // nhwc_grouped fits
-              long kg = sp.outChannels() / sp.groups();
-              packed = sum(packed, 4L * sp.groups() * ((kg + 15) / 16 * 16)
-                  * (sp.inChannels() / sp.groups()) * taps);
             }
           }
         }

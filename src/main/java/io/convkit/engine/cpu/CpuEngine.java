@@ -242,7 +242,7 @@ public final class CpuEngine extends AbstractEngine {
    * NCHW small-M tiles: 4 per group (ResNeXt-50 res2, 32 groups) 1.9x slower; 8 per group
    * (res3) 1.1x faster; AlexNet conv2 (2 groups of 128) 1.7x faster than im2col + sgemm.
    */
-  static final int GROUPED_MIN_OUTPUTS = 8;
+  public static final int GROUPED_MIN_OUTPUTS = 8;
 
   private static boolean gemmShaped(ConvPlan p) {
     return p.algorithm() == Algorithm.IM2COL_GEMM || p.algorithm() == Algorithm.GROUPED_GEMM;
