@@ -238,9 +238,9 @@ public final class CpuEngine extends AbstractEngine {
   }
 
   /**
-   * Outputs per group below which nhwc_grouped does not fit. Measured on 1 thread against the
-   * NCHW small-M tiles: 4 per group (ResNeXt-50 res2, 32 groups) 1.9x slower; 8 per group
-   * (res3) 1.1x faster; AlexNet conv2 (2 groups of 128) 1.7x faster than im2col + sgemm.
+   * Outputs per group below which nhwc_grouped does not fit: with 4 (ResNeXt-50 res2) half of
+   * each 8-lane tile is empty and each group's padded rows are copied 4 channels at a time, where
+   * the NCHW small-M tiles fit the 4 outputs exactly; from 8 on, the tiles' lanes are full.
    */
   public static final int GROUPED_MIN_OUTPUTS = 8;
 
