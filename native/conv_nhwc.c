@@ -37,9 +37,20 @@ static inline ck_conv_geom ck_nhwc_group_geom(const long long* g, long long grou
   return x;
 }
 
+/* The one-channel kernel (f32_conv_nhwc_c1_16x6.inc) fits: C == 1, at most 12 outputs, windows
+ * of consecutive input columns inside the row (stride and dilation 1 along W, no horizontal
+ * padding), groups 1. */
+static inline int ck_nhwc_c1_fits(const ck_conv_geom* x, const ck_nhwc_plan* p,
+                                  long long groups) {
+  return groups == 1 && x->c == 1 && x->k <= 12 && x->sw == 1 && x->dw == 1 && !p->hpad;
+}
+
+
+
 /* x: one group's geometry; groups: how many run as separate task ranges (they count towards
- * CK_NHWC_MIN_TASKS). */
-static inline ck_nhwc_plan ck_nhwc_make_plan(const ck_conv_geom* x, long long groups) {
+ * min_tasks). */
+static inline ck_nhwc_plan ck_nhwc_make_plan_min(const ck_conv_geom* x, long long groups,
+                                                 long long min_tasks) {
   ck_nhwc_plan p;
   const long long pix = x->oh * x->ow;
   p.nkb = (x->k + CK_NHWC_KB - 1) / CK_NHWC_KB;
@@ -57,15 +68,27 @@ static inline ck_nhwc_plan ck_nhwc_make_plan(const ck_conv_geom* x, long long gr
   if (kg < 1) kg = 1;
   if (kg > p.nkb) kg = p.nkb;
   p.ngk = (p.nkb + kg - 1) / kg;
-  if (groups * x->n * p.npb * p.ngk < CK_NHWC_MIN_TASKS) {
-    p.ngk = (CK_NHWC_MIN_TASKS + groups * x->n * p.npb - 1) / (groups * x->n * p.npb);
+  if (groups * x->n * p.npb * p.ngk < min_tasks) {
+    p.ngk = (min_tasks + groups * x->n * p.npb - 1) / (groups * x->n * p.npb);
     if (p.ngk > p.nkb) p.ngk = p.nkb;
   }
   p.kg = (p.nkb + p.ngk - 1) / p.ngk;
   p.ngk = (p.nkb + p.kg - 1) / p.kg;
   p.wp = (x->ow - 1) * x->sw + (x->s - 1) * x->dw + 1;
   p.hpad = x->pl > 0 || p.wp > x->w;
+  if (ck_nhwc_c1_fits(x, &p, groups) && x->ow < CK_NHWC_PIX_TARGET && pix > 0) {
+    /* Whole output rows per block: a block starting mid-row would cut a 16-pixel tile. */
+    const long long rows = (CK_NHWC_PIX_TARGET + x->ow / 2) / x->ow;
+    p.pb = rows * x->ow;
+    p.npb = (pix + p.pb - 1) / p.pb;
+  }
   return p;
+}
+
+/* The plan of a call spread over threads: at least CK_NHWC_MIN_TASKS tasks where the channels
+ * allow. (A fused block's band runs its calls on one thread: ck_nhwc_make_plan_min(x, 1, 1).) */
+static inline ck_nhwc_plan ck_nhwc_make_plan(const ck_conv_geom* x, long long groups) {
+  return ck_nhwc_make_plan_min(x, groups, CK_NHWC_MIN_TASKS);
 }
 
 /* Input rows a pixel block can touch: it spans at most ceil(pb / OW) + 1 output rows. */

@@ -151,6 +151,24 @@ const char* ck_dw_nhwc_variant(int isa, const long long* g);
 void ck_dw_nhwc(int isa, const long long* g, const float* in, const float* packed,
                 const float* bias, float* out, int act, long long t0, long long t1, float* scratch);
 
+/* Fused inverted-residual block, NHWC, one image row band at a time (MobileNet v2's block;
+ * EfficientNet's expand + depthwise, whose squeeze-excitation needs the whole depthwise output):
+ *   e = act_e(conv_1x1(in; we, be))   (expand = 1; else e = in),
+ *   d = act_d(depthwise(e; wd, bd))   (gd: multiplier 1, padding smaller than the window),
+ *   out = act_p(conv_1x1(d; wp, bp) + res)   (project = 1, res may be NULL; else out = d).
+ * ge and gp are 1x1, stride 1, unpadded, groups 1; ge's output is gd's input, gd's output gp's
+ * input (ge is unread when expand = 0, gp when project = 0). we and wp are packed by
+ * ck_conv_nhwc_pack, wd by ck_dw_nhwc_pack. Tasks are bands of gd's output rows, image by image;
+ * scratch holds ck_ir_nhwc_scratch_floats floats per worker. out shares no memory with in, res
+ * or scratch. */
+long long ck_ir_nhwc_tasks(const long long* gd, int expand, int project);
+long long ck_ir_nhwc_scratch_floats(const long long* gd, int expand, int project);
+void ck_ir_nhwc(int isa, const long long* ge, const long long* gd, const long long* gp,
+                int expand, int project, const float* in, const float* we, const float* be,
+                int acte, const float* wd, const float* bd, int actd, const float* wp,
+                const float* bp, const float* res, float* out, int actp, long long t0,
+                long long t1, float* scratch);
+
 /* Max (avg = 0) or average (avg = 1) pooling, NHWC in [N][H][W][C] and out [N][OH][OW][C]
  * (g's K equals C; R x S is the window; a global pool passes H x W). The semantics are
  * ck_pool's exactly: MAX ignores padded positions and propagates NaN; AVG divides by the window

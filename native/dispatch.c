@@ -69,6 +69,16 @@ void ck_dw_nhwc(int isa, const long long* g, const float* in, const float* packe
                                                      scratch);
 }
 
+void ck_ir_nhwc(int isa, const long long* ge, const long long* gd, const long long* gp,
+                int expand, int project, const float* in, const float* we, const float* be,
+                int acte, const float* wd, const float* bd, int actd, const float* wp,
+                const float* bp, const float* res, float* out, int actp, long long t0,
+                long long t1, float* scratch) {
+  (isa == 1 ? ck_ir_nhwc_avx2 : ck_ir_nhwc_portable)(ge, gd, gp, expand, project, in, we, be,
+                                                     acte, wd, bd, actd, wp, bp, res, out, actp,
+                                                     t0, t1, scratch);
+}
+
 void ck_pool_nhwc(int isa, const long long* g, int avg, int count_pad, const float* in,
                   float* out, long long t0, long long t1) {
   (isa == 1 ? ck_pool_nhwc_avx2 : ck_pool_nhwc_portable)(g, avg, count_pad, in, out, t0, t1);

@@ -7,17 +7,24 @@
  * (n * OH + oy) * blocks + b. A whole row of channels is one block while there are enough rows to
  * balance the threads; with few rows (7x7 layers at batch 1) the channels split into blocks of
  * whole vectors (an even number where the channels have more than one) so that about
- * CK_NHWC_OPS_MIN_TASKS tasks exist. Returns the block width in floats (a multiple of 8) and sets
+ * min_tasks (CK_NHWC_OPS_MIN_TASKS across threads) tasks exist. Returns the block width in floats (a multiple of 8) and sets
  * *blocks. */
 #define CK_NHWC_OPS_MIN_TASKS 32
-static long long ck_nhwc_ops_channel_block(long long C, long long rows, long long* blocks) {
+static long long ck_nhwc_ops_channel_block_min(long long C, long long rows, long long* blocks,
+                                               long long min_tasks) {
   const long long vecs = (C + 7) / 8;
-  long long want = rows >= CK_NHWC_OPS_MIN_TASKS ? 1 : (CK_NHWC_OPS_MIN_TASKS + rows - 1) / rows;
+  long long want = rows >= min_tasks ? 1 : (min_tasks + rows - 1) / rows;
   if (want > vecs) want = vecs;
   long long per = (vecs + want - 1) / want; /* vectors per block */
   if (per % 2 && per < vecs) per++;         /* whole 16-channel pairs for the 4px x 16c tiles */
   *blocks = (vecs + per - 1) / per;
   return per * 8;
+}
+
+/* Spread over threads; a fused block's band runs on one thread (min_tasks 1: whole rows). */
+static inline long long ck_nhwc_ops_channel_block(long long C, long long rows,
+                                                  long long* blocks) {
+  return ck_nhwc_ops_channel_block_min(C, rows, blocks, CK_NHWC_OPS_MIN_TASKS);
 }
 
 /* Packed depthwise weights: [Cp/8][R*S][8], Cp = C rounded up to whole vectors, zero-padded:
@@ -37,10 +44,14 @@ void ck_dw_nhwc_pack(const long long* g, const float* w, float* packed) {
   }
 }
 
-long long ck_dw_nhwc_tasks(const long long* g) {
+static long long ck_dw_nhwc_tasks_min(const long long* g, long long min_tasks) {
   long long blocks;
-  ck_nhwc_ops_channel_block(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks);
+  ck_nhwc_ops_channel_block_min(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks, min_tasks);
   return g[CK_G_N] * g[CK_G_OH] * blocks;
+}
+
+long long ck_dw_nhwc_tasks(const long long* g) {
+  return ck_dw_nhwc_tasks_min(g, CK_NHWC_OPS_MIN_TASKS);
 }
 
 long long ck_dw_nhwc_scratch_floats(const long long* g) { (void)g; return 0; }

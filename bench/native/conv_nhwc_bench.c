@@ -5,6 +5,7 @@
 #include "common.c"
 #include "conv_nhwc.c"
 #include "nhwc_ops.c"
+#include "ir_nhwc.c"
 #include "isa_portable.c"
 #include "isa_avx2.c"
 #include "dispatch.c"
@@ -61,6 +62,11 @@ int main(int argc, char** argv) {
       {"vgg16_conv3_2 256->256 56x56 3x3", 256, 256, 56, 3, 3, 1, 1},
       {"512->512 14x14 3x3", 512, 512, 14, 3, 3, 1, 1},
       {"768->3072 7x7 1x1 (ConvNeXt stage 4)", 768, 3072, 7, 1, 1, 1, 0},
+      {"3072->768 7x7 1x1 (ConvNeXt stage 4)", 3072, 768, 7, 1, 1, 1, 0},
+      {"384->1536 14x14 1x1 (ConvNeXt stage 3)", 384, 1536, 14, 1, 1, 1, 0},
+      {"1536->384 14x14 1x1 (ConvNeXt stage 3)", 1536, 384, 14, 1, 1, 1, 0},
+      {"96->384 56x56 1x1 (ConvNeXt stage 1)", 96, 384, 56, 1, 1, 1, 0},
+      {"384->96 56x56 1x1 (ConvNeXt stage 1)", 384, 96, 56, 1, 1, 1, 0},
       {"128->128 28x28 3x3", 128, 128, 28, 3, 3, 1, 1},
       {"96->128 28x28 3x3", 96, 128, 28, 3, 3, 1, 1},
       {"64->256 56x56 1x1", 64, 256, 56, 1, 1, 1, 0},
@@ -70,6 +76,7 @@ int main(int argc, char** argv) {
       {"144->24 56x56 1x1", 144, 24, 56, 1, 1, 1, 0},
       {"16->96 112x112 1x1", 16, 96, 112, 1, 1, 1, 0},
       {"32->64 112x112 1x1", 32, 64, 112, 1, 1, 1, 0},
+      {"lenet5_c1 1->6 32x32 5x5", 1, 6, 32, 5, 5, 1, 0},
       {"stem 3->32 224 3x3 s2 p1", 3, 32, 224, 3, 3, 2, 1},
       {"stem 3->64 224 7x7 s2 p3", 3, 64, 224, 7, 7, 2, 3},
       {"stem 3->64 224 11x11 s4 p2", 3, 64, 224, 11, 11, 4, 2},
@@ -130,7 +137,7 @@ int main(int argc, char** argv) {
       if (d > maxerr) maxerr = d;
     }
     const double gf = flops / best * 1e-9;
-    printf("%-34s %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  [%s, %lld tasks, max err %.2g]\n",
+    printf("%-34s %8.4f ms %7.1f GFLOP/s %5.1f%% of peak  [%s, %lld tasks, max err %.2g]\n",
            y->name, best * 1e3, gf, 100 * gf / peak, ck_conv_nhwc_variant(1, g, 1), T, maxerr);
     free(in); free(w); free(bias); free(out); free(packed); free(scratch);
   }

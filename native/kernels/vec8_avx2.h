@@ -47,10 +47,26 @@ static inline __m256 ck_exp8_avx2(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 #define CK_FN(name) name##_avx2
-/* Stores lanes [0, n), 0 < n < 8, with a mask: no write past them, no scalar tail loop. */
 static const int ck_avx2_mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-#define VSTORE_FIRST(p, v, n) \
-  _mm256_maskstore_ps((p), _mm256_loadu_si256((const __m256i*)(ck_avx2_mask + 8 - (n))), (v))
+/* Stores lanes [0, n), 0 < n < 8, as a 4-, a 2- and a 1-lane store: no write past them. (Zen 3
+ * runs vmaskmovps stores slowly; LeNet-5's 6-channel outputs spent most of their time there.) */
+static inline void ck_avx2_store_first(float* p, __m256 v, int n) {
+  __m128 x = _mm256_castps256_ps128(v);
+  if (n >= 4) {
+    _mm_storeu_ps(p, x);
+    p += 4;
+    n -= 4;
+    x = _mm256_extractf128_ps(v, 1);
+  }
+  if (n >= 2) {
+    _mm_storel_pi((__m64*)p, x);
+    p += 2;
+    n -= 2;
+    x = _mm_movehl_ps(x, x);
+  }
+  if (n >= 1) _mm_store_ss(p, x);
+}
+#define VSTORE_FIRST(p, v, n) ck_avx2_store_first((p), (v), (n))
 #define VLOAD_FIRST(p, n) \
   _mm256_maskload_ps((p), _mm256_loadu_si256((const __m256i*)(ck_avx2_mask + 8 - (n))))
 /* even = x[0], x[2], ..., x[14]; odd = x[1], ..., x[15] of the 16 floats in (a, b). */

@@ -62,15 +62,7 @@ public abstract class AbstractEngine implements Engine {
     if (residual == null) {
       throw new IllegalArgumentException(name + ": the residual is null");
     }
-    residual.checkOpen();
-    if (!residual.shape().equals(y.shape())) {
-      throw new IllegalArgumentException(name + ": the residual must have the output's shape "
-          + y.shape() + ", got " + residual.shape());
-    }
-    if (residual.sameMemory(y)) {
-      throw new IllegalArgumentException(name + ": the residual and the output must not share "
-          + "memory");
-    }
+    checkResidual(name, residual, y);
     Layout l = convLayout(plan, x, residual, y);
     Tensor xl = as(x, l);
     Tensor rl = as(residual, l);
@@ -86,6 +78,131 @@ public abstract class AbstractEngine implements Engine {
         .read("residual", rl).write("output", yl)) {
       runConvolveAdd(plan, weights, xl, rl, yl, act);
     }
+  }
+
+  @Override
+  public final void convolveBlock(ConvPlan expand, ConvWeights expandWeights, ConvPlan dw,
+      ConvWeights dwWeights, ConvPlan project, ConvWeights projectWeights, Tensor x,
+      Tensor residual, Tensor y, Activation act) {
+    if (dw == null || dwWeights == null || act == null
+        || (expand == null) != (expandWeights == null)
+        || (project == null) != (projectWeights == null) || expand == null && project == null) {
+      throw new IllegalArgumentException("convolve block: the depthwise plan and weights and the "
+          + "activation must not be null, the expand and the project plans each come with their "
+          + "weights, and at least one of them is given");
+    }
+    String name = "block " + (expand == null ? "" : expand.spec().name() + " -> ")
+        + dw.spec().name() + (project == null ? "" : " -> " + project.spec().name());
+    for (Tensor t : new Tensor[] {x, y}) {
+      if (t == null) {
+        throw new IllegalArgumentException(name + ": the " + (t == x ? "input" : "output")
+            + " is null");
+      }
+      t.checkOpen();
+    }
+    ConvPlan first = expand != null ? expand : dw;
+    if (!x.shape().equals(first.input())) {
+      throw new IllegalArgumentException(name + ": the plans expect input " + first.input()
+          + ", got " + x.shape());
+    }
+    if (expand != null && !expand.output().equals(dw.input())) {
+      throw new IllegalArgumentException(name + ": expand writes " + expand.output()
+          + ", the depthwise reads " + dw.input());
+    }
+    if (project != null && !dw.output().equals(project.input())) {
+      throw new IllegalArgumentException(name + ": the depthwise writes " + dw.output()
+          + ", project reads " + project.input());
+    }
+    ConvPlan last = project != null ? project : dw;
+    if (!y.shape().equals(last.output())) {
+      throw new IllegalArgumentException(name + ": the plans expect output " + last.output()
+          + ", got " + y.shape());
+    }
+    if (expand != null && expandWeights.spec() != expand.spec() || dwWeights.spec() != dw.spec()
+        || project != null && projectWeights.spec() != project.spec()) {
+      throw new IllegalArgumentException(name + ": the weights belong to other specs than the "
+          + "plans");
+    }
+    if (x.sameMemory(y)) {
+      throw new IllegalArgumentException(name + ": input and output must share no memory");
+    }
+    if (residual == null && act != Activation.NONE) {
+      throw new IllegalArgumentException(name + ": without a residual the activation is the "
+          + "project's own; got " + act);
+    }
+    if (residual != null && project == null) {
+      throw new IllegalArgumentException(name + ": a block without project has no residual");
+    }
+    if (residual != null) {
+      checkResidual(name, residual, y);
+      if (project.spec().activation() != Activation.NONE) {
+        throw new IllegalArgumentException(name + ": with a residual the project conv has no "
+            + "activation of its own (act applies after the sum), got "
+            + project.spec().activation());
+      }
+    }
+    Layout l = residual == null ? common(name, x, y) : common(name, x, residual, y);
+    if (!fusesBlock(expand, dw, project, l) || multipliesPadding()
+        && (PaddedBorder.needed(dw, dwWeights)
+        || expand != null && PaddedBorder.needed(expand, expandWeights)
+        || project != null && PaddedBorder.needed(project, projectWeights))) {
+      // One conv after the other through temporary tensors (engines without the kernel).
+      Tensor e = expand == null ? null : Tensor.allocate(expand.output(), this, l);
+      Tensor d = project == null ? y : Tensor.allocate(dw.output(), this, l);
+      try {
+        if (e != null) {
+          convolve(expand, expandWeights, x, e);
+        }
+        convolve(dw, dwWeights, e != null ? e : x, d);
+        if (project != null && residual == null) {
+          convolve(project, projectWeights, d, y);
+        } else if (project != null) {
+          convolveAdd(project, projectWeights, d, residual, y, act);
+        }
+      } finally {
+        if (e != null) {
+          e.close();
+        }
+        if (d != y) {
+          d.close();
+        }
+      }
+      return;
+    }
+    Tensor xl = as(x, l);
+    Tensor rl = as(residual, l);
+    Tensor yl = as(y, l);
+    try (Uses u = Uses.begin(name)
+        .hold("expand weights", expand == null ? null : expandWeights.lifetime())
+        .hold("depthwise weights", dwWeights.lifetime())
+        .hold("project weights", project == null ? null : projectWeights.lifetime())
+        .read("input", xl).read("residual", rl).write("output", yl)) {
+      runConvolveBlock(expand, expandWeights, dw, dwWeights, project, projectWeights, xl, rl,
+          yl, act);
+    }
+  }
+
+  /** An open residual of y's shape that shares no memory with y. */
+  private static void checkResidual(String name, Tensor residual, Tensor y) {
+    residual.checkOpen();
+    if (!residual.shape().equals(y.shape())) {
+      throw new IllegalArgumentException(name + ": the residual must have the output's shape "
+          + y.shape() + ", got " + residual.shape());
+    }
+    if (residual.sameMemory(y)) {
+      throw new IllegalArgumentException(name + ": the residual and the output must not share "
+          + "memory");
+    }
+  }
+
+  /**
+   * {@link #convolveBlock} as one kernel, on checked arguments held for the call; called only
+   * where {@link #fusesBlock} says so.
+   */
+  protected void runConvolveBlock(ConvPlan expand, ConvWeights expandWeights, ConvPlan dw,
+      ConvWeights dwWeights, ConvPlan project, ConvWeights projectWeights, Tensor x,
+      Tensor residual, Tensor y, Activation act) {
+    throw new UnsupportedOperationException(name() + " fuses no block");
   }
 
   /**

@@ -58,6 +58,29 @@ public interface Engine extends Device, AutoCloseable {
   }
 
   /**
+   * Computes MobileNet v2's inverted-residual block, {@code y = act(project(dw(expand(x))) +
+   * residual)}: {@code expand} a 1x1 conv (null: the block has none, {@code dw} reads x),
+   * {@code dw} a depthwise conv, {@code project} a 1x1 conv (null: y is the depthwise output,
+   * EfficientNet's expand + depthwise before its squeeze-excitation; then expand is given and
+   * there is no residual), each plan's input the previous plan's output and each with its own
+   * activation, except that with a residual the project has none and {@code act} applies after
+   * the sum (without one, {@code act} is NONE). {@code residual} (may be null) has y's shape; y
+   * shares no memory with x or the residual. Where {@link #fusesBlock} says so it is one kernel
+   * that keeps the block's wide tensors in cache; elsewhere the convolutions run in turn.
+   */
+  void convolveBlock(ConvPlan expand, ConvWeights expandWeights, ConvPlan dw,
+      ConvWeights dwWeights, ConvPlan project, ConvWeights projectWeights, Tensor x,
+      Tensor residual, Tensor y, Activation act);
+
+  /**
+   * True when {@link #convolveBlock} on these plans (expand or project may be null) is one fused
+   * kernel.
+   */
+  default boolean fusesBlock(ConvPlan expand, ConvPlan dw, ConvPlan project, Layout layout) {
+    return false;
+  }
+
+  /**
    * Computes {@code y = pool(x)} per channel as {@code spec} says; {@code y} must have
    * {@code spec.outputShape(x.shape())}.
    */

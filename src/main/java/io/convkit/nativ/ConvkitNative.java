@@ -16,7 +16,7 @@ import org.bytedeco.javacpp.annotation.Platform;
  * engines call in here.
  */
 @Platform(
-    include = {"convkit.h", "common.c", "conv_nhwc.c", "nhwc_ops.c", "isa_portable.c", "isa_avx2.c", "dispatch.c"},
+    include = {"convkit.h", "common.c", "conv_nhwc.c", "nhwc_ops.c", "ir_nhwc.c", "isa_portable.c", "isa_avx2.c", "dispatch.c"},
     compiler = "cpp11")
 public final class ConvkitNative {
   static {
@@ -119,6 +119,19 @@ public final class ConvkitNative {
   public static native void ck_dw_nhwc(int isa, @Cast("const long long*") long[] g,
       @Const FloatPointer in, @Const FloatPointer packed, @Const FloatPointer bias,
       FloatPointer out, int act, long t0, long t1, FloatPointer scratch);
+
+  public static native long ck_ir_nhwc_tasks(@Cast("const long long*") long[] gd, int expand,
+      int project);
+
+  public static native long ck_ir_nhwc_scratch_floats(@Cast("const long long*") long[] gd,
+      int expand, int project);
+
+  public static native void ck_ir_nhwc(int isa, @Cast("const long long*") long[] ge,
+      @Cast("const long long*") long[] gd, @Cast("const long long*") long[] gp, int expand,
+      int project, @Const FloatPointer in, @Const FloatPointer we, @Const FloatPointer be,
+      int acte, @Const FloatPointer wd, @Const FloatPointer bd, int actd,
+      @Const FloatPointer wp, @Const FloatPointer bp, @Const FloatPointer res,
+      FloatPointer out, int actp, long t0, long t1, FloatPointer scratch);
 
   public static native long ck_pool_nhwc_tasks(@Cast("const long long*") long[] g);
 

@@ -1,12 +1,12 @@
 package io.convkit.nativ;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.convkit.conv.Activation;
 import io.convkit.testing.ConvCases;
+import io.convkit.testing.GuardedSplits;
 import io.convkit.testing.Tolerance;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,14 +19,12 @@ import org.junit.jupiter.api.Test;
  * float64 loop over the contract in convkit.h: channel tails, every output width 1..13, strides,
  * dilation, asymmetric padding, non-square kernels, bias, residual, activations, batch 2. Also:
  * the task range split anywhere gives the same bits as one call, nothing outside the output or
- * the scratch is written, and an infinite weight whose tap lies in the padding contributes
+ * the scratch is written, the one-channel kernel on every output width 1..40, and an infinite weight whose tap lies in the padding contributes
  * nothing (no Inf * 0 = NaN at the border).
  */
 class ConvNhwcKernelTest {
   private static final int[] CH = {1, 3, 5, 8, 13, 16, 17, 24, 33};
   private static final int[] KS = {1, 2, 3, 5, 7};
-  private static final int GUARD = 64;
-  private static final float GUARD_VALUE = -12345.678f;
 
   /** c and k are the layer's channels, groups divides both (1: dense). */
   record Case(int n, int c, int k, int h, int w, int r, int s, int sh, int sw, int pt, int pl,
@@ -156,6 +154,36 @@ class ConvNhwcKernelTest {
         false).grouped(2));
     out.add(new Case(1, 5, 40, 10, 11, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, true, true, Activation.NONE,
         true).grouped(2));
+    out.addAll(oneChannelCases(rnd));
+    return out;
+  }
+
+  /**
+   * One input channel, at most 12 outputs, no horizontal padding, stride and dilation 1 along W:
+   * the one-channel kernel (16-pixel tiles). Every output width 1..40 (each tail of a 16-pixel
+   * tile, rows of several tiles), 6-channel passes with channel tails, vertical padding,
+   * strides and dilation along H, unused columns and infinite weights.
+   */
+  static List<Case> oneChannelCases(Random rnd) {
+    int[] ks = {1, 2, 3, 5, 6, 7, 8, 11, 12};
+    Activation[] acts = Activation.values();
+    List<Case> out = new ArrayList<>();
+    for (int ow = 1; ow <= 40; ow++) {
+      int k = ks[ow % ks.length];
+      int r = 1 + rnd.nextInt(5);
+      int s = 1 + rnd.nextInt(5);
+      int sh = 1 + rnd.nextInt(2);
+      int dh = rnd.nextInt(3) == 0 ? 2 : 1;
+      int pt = rnd.nextInt(r);
+      int pb = rnd.nextInt(r);
+      int w = ow + s - 1 + rnd.nextInt(2);
+      int h = Math.max(1, (r - 1) * dh + 1 - pt - pb) + rnd.nextInt(5);
+      out.add(new Case(1 + rnd.nextInt(2), 1, k, h, w, r, s, sh, 1, pt, 0, pb, 0, dh, 1,
+          rnd.nextBoolean(), rnd.nextBoolean(), acts[ow % acts.length], ow % 7 == 3));
+    }
+    // LeNet-5's C1 (1 -> 6, 32x32, 5x5) with bias and ReLU, two images.
+    out.add(new Case(2, 1, 6, 32, 32, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, true, false, Activation.RELU,
+        false));
     return out;
   }
 
@@ -213,32 +241,11 @@ class ConvNhwcKernelTest {
   /** Runs tasks [0, T) in the calls given by the split points; returns out without its guards. */
   private static float[] run(int isa, Case cs, long[] g, FloatPointer x, FloatPointer packed,
       FloatPointer b, FloatPointer res, int outLen, long[] splits) {
-    long tasks = ConvkitNative.ck_conv_nhwc_tasks(g, cs.groups());
-    long sf = ConvkitNative.ck_conv_nhwc_scratch_floats(g, cs.groups());
-    float[] guarded = new float[outLen + 2 * GUARD];
-    java.util.Arrays.fill(guarded, GUARD_VALUE);
-    float[] scratchInit = new float[(int) sf + GUARD];
-    java.util.Arrays.fill(scratchInit, GUARD_VALUE);
-    try (FloatPointer out = new FloatPointer(guarded);
-        FloatPointer scratch = new FloatPointer(scratchInit)) {
-      long prev = 0;
-      for (int i = 0; i <= splits.length; i++) {
-        long end = i < splits.length ? splits[i] : tasks;
-        out.position(GUARD);
-        ConvkitNative.ck_conv_nhwc(isa, g, cs.groups(), x, packed, b, res, out, cs.act().code(),
-            prev, end, scratch);
-        prev = end;
-      }
-      out.position(0);
-      out.get(guarded);
-      scratch.get(scratchInit);
-    }
-    for (int i = 0; i < GUARD; i++) {
-      assertEquals(GUARD_VALUE, guarded[i], cs + ": wrote before out");
-      assertEquals(GUARD_VALUE, guarded[GUARD + outLen + i], cs + ": wrote after out");
-      assertEquals(GUARD_VALUE, scratchInit[(int) sf + i], cs + ": wrote past scratch");
-    }
-    return java.util.Arrays.copyOfRange(guarded, GUARD, GUARD + outLen);
+    return GuardedSplits.run(cs.toString(), outLen,
+        ConvkitNative.ck_conv_nhwc_scratch_floats(g, cs.groups()),
+        ConvkitNative.ck_conv_nhwc_tasks(g, cs.groups()), splits,
+        (out, scratch, t0, t1) -> ConvkitNative.ck_conv_nhwc(isa, g, cs.groups(), x, packed, b,
+            res, out, cs.act().code(), t0, t1, scratch));
   }
 
   private static void check(int isa, Case cs, Random rnd) {
@@ -315,6 +322,34 @@ class ConvNhwcKernelTest {
         check(isa, cs, rnd);
       }
     }
+  }
+
+  /** The one-channel cases run the one-channel kernel; its neighbours outside the fit do not. */
+  @Test
+  void oneChannelKernelRunsWhereItFits() {
+    int isa = ConvkitNative.ck_best_isa();
+    for (Case cs : oneChannelCases(new Random(3))) {
+      String v = ConvkitNative.ck_conv_nhwc_variant(isa, cs.geom(), 1);
+      assertTrue(v.startsWith("f32_conv_nhwc_c1_16x6"), cs + ": " + v);
+    }
+    Case[] outside = {
+        new Case(1, 1, 13, 8, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, true, false, Activation.NONE,
+            false), // 13 outputs
+        new Case(1, 1, 6, 8, 8, 3, 3, 1, 1, 0, 1, 0, 1, 1, 1, true, false, Activation.NONE,
+            false), // horizontal padding
+        new Case(1, 1, 6, 9, 9, 3, 3, 1, 2, 0, 0, 0, 0, 1, 1, true, false, Activation.NONE,
+            false), // stride 2 along W
+        new Case(1, 1, 6, 9, 9, 3, 3, 1, 1, 0, 0, 0, 0, 1, 2, true, false, Activation.NONE,
+            false), // dilation 2 along W
+        new Case(1, 2, 6, 8, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, true, false, Activation.NONE,
+            false)}; // two channels
+    for (Case cs : outside) {
+      String v = ConvkitNative.ck_conv_nhwc_variant(isa, cs.geom(), 1);
+      assertFalse(v.contains("c1_16x6"), cs + ": " + v);
+    }
+    Case grouped = new Case(1, 1, 6, 8, 8, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, true, false,
+        Activation.NONE, false).grouped(2);
+    assertFalse(ConvkitNative.ck_conv_nhwc_variant(isa, grouped.geom(), 2).contains("c1_16x6"));
   }
 
   /** Each output width 1..13 occurs, and so do the kernel sizes, strides, acts and options. */

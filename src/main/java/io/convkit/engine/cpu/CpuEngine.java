@@ -7,6 +7,7 @@ import io.convkit.conv.Algorithm;
 import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
+import io.convkit.conv.Planner;
 import io.convkit.engine.AbstractEngine;
 import io.convkit.engine.Engine;
 import io.convkit.engine.LrnSpec;
@@ -338,6 +339,89 @@ public final class CpuEngine extends AbstractEngine {
       Tensor residual, Tensor y, Activation act) {
     checkNotClosed();
     run(plan, new Call(plan, weights, x, y, residual, act), x.layout());
+  }
+
+  /**
+   * The fused block kernel pays off where the depthwise input (the expanded tensor) outgrows L2:
+   * below this many floats per image (1 MiB) the unfused layers find it in cache anyway.
+   */
+  public static final long BLOCK_MIN_FLOATS = Long.getLong("convkit.blockMinFloats", 1L << 18);
+
+  @Override
+  public boolean fusesBlock(ConvPlan expand, ConvPlan dw, ConvPlan project, Layout layout) {
+    return blockMisfit(expand, dw, project, layout) == null;
+  }
+
+  /**
+   * Why the fused inverted-residual kernel (native/kernels/ir_nhwc.inc) does not run this
+   * block, or null where it does: expand and project (either may be absent, not both) 1x1
+   * convs the dense NHWC kernel runs, a depthwise conv the NHWC depthwise kernel runs whose
+   * padding is smaller than its window (every band reads an input row), and an expanded tensor
+   * worth keeping out of memory.
+   */
+  public String blockMisfit(ConvPlan expand, ConvPlan dw, ConvPlan project, Layout layout) {
+    ConvImpl dense = IMPLEMENTATIONS.get(0);
+    ConvImpl depthwise = IMPLEMENTATIONS.get(1);
+    ConvSpec d = dw.spec();
+    long effH = (long) (d.kernelH() - 1) * d.dilationH() + 1;
+    long perImage = (long) dw.input().c() * dw.input().h() * dw.input().w();
+    return layout != Layout.NHWC ? "runs NHWC tensors"
+        : forced != null ? "implementation " + forced + " is forced"
+        : expand != null && Planner.misfit(Algorithm.POINTWISE_GEMM, expand.spec()) != null
+            ? "expand is not a 1x1, stride 1, unpadded, ungrouped conv"
+        : expand != null && dense.misfit().why(expand, layout) != null
+            ? "expand: " + dense.misfit().why(expand, layout)
+        : depthwise.misfit().why(dw, layout) != null
+            ? "depthwise: " + depthwise.misfit().why(dw, layout)
+        : d.padTop() >= effH || d.padBottom() >= effH
+            ? "the depthwise padding is as tall as its window"
+        : project != null && Planner.misfit(Algorithm.POINTWISE_GEMM, project.spec()) != null
+            ? "project is not a 1x1, stride 1, unpadded, ungrouped conv"
+        : project != null && dense.misfit().why(project, layout) != null
+            ? "project: " + dense.misfit().why(project, layout)
+        : expand == null && project == null ? "neither expand nor project"
+        : perImage < BLOCK_MIN_FLOATS ? "the depthwise input (" + perImage + " floats per image)"
+            + " stays in cache unfused (fused from " + BLOCK_MIN_FLOATS + ")"
+        : null;
+  }
+
+  @Override
+  protected synchronized void runConvolveBlock(ConvPlan expand, ConvWeights expandWeights,
+      ConvPlan dw, ConvWeights dwWeights, ConvPlan project, ConvWeights projectWeights, Tensor x,
+      Tensor residual, Tensor y, Activation act) {
+    checkNotClosed();
+    long start = VERBOSE ? System.nanoTime() : 0;
+    int ex = expand == null ? 0 : 1;
+    int pr = project == null ? 0 : 1;
+    long[] gd = ConvGeometry.of(dw);
+    // gd stands in for an absent expand or project (the kernel does not read it).
+    long[] ge = expand == null ? gd : ConvGeometry.of(expand);
+    long[] gp = project == null ? gd : ConvGeometry.of(project);
+    Call ce = expand == null ? null : new Call(expand, expandWeights, x, y);
+    Call cd = new Call(dw, dwWeights, x, y);
+    Call cp = project == null ? null : new Call(project, projectWeights, x, y);
+    FloatPointer we = ce == null ? null : packed(ce, ge, true).pointer();
+    FloatPointer be = ce == null ? null : ce.bias;
+    int acte = ce == null ? 0 : ce.act;
+    FloatPointer wd = packed(cd, gd, false).pointer();
+    FloatPointer wp = cp == null ? null : packed(cp, gp, true).pointer();
+    FloatPointer bp = cp == null ? null : cp.bias;
+    FloatPointer res = residual == null ? null : residual.pointer();
+    int actp = cp == null ? 0 : residual == null ? cp.act : act.code();
+    int tasks = Math.toIntExact(ConvkitNative.ck_ir_nhwc_tasks(gd, ex, pr));
+    long per = wholeLines(ConvkitNative.ck_ir_nhwc_scratch_floats(gd, ex, pr));
+    FloatPointer scratch = workspace(per * pool.workers(tasks));
+    pool.parallelFor(tasks, (t0, t1, worker) -> ConvkitNative.ck_ir_nhwc(isa.code(), ge, gd, gp,
+        ex, pr, cd.x, we, be, acte, wd, cd.bias, cd.act, wp, bp, res, cd.y, actp, t0, t1,
+        at(scratch, worker * per)));
+    if (VERBOSE) {
+      System.err.printf("convkit_verbose,exec,%s,%s,NHWC,nhwc_ir_block (%s),%s,%.3f ms%n", name(),
+          (expand == null ? "" : expand.spec().name() + "+") + dw.spec().name()
+          + (project == null ? "" : "+" + project.spec().name())
+          + (residual == null ? "" : " + residual"),
+          ConvkitNative.ck_dw_nhwc_variant(isa.code(), gd), dw.input(),
+          (System.nanoTime() - start) / 1e6);
+    }
   }
 
   @Override

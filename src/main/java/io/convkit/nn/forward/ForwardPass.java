@@ -1,5 +1,7 @@
 package io.convkit.nn.forward;
 
+import io.convkit.conv.Activation;
+import io.convkit.conv.ConvPlan;
 import io.convkit.engine.Engine;
 import io.convkit.tensor.Layout;
 import io.convkit.tensor.Lifetime;
@@ -76,6 +78,8 @@ public final class ForwardPass implements AutoCloseable {
     Tensor outputNchw;
     // fusedAdd[i] = j: conv step i runs with add step j fused into it (-1: none)
     int[] fusedAdd = new int[0];
+    // block[i] = {expand or -1, depthwise, project}: step i heads a fused block (else null)
+    int[][] block = new int[0][];
     boolean running;
 
     Context() {
@@ -200,8 +204,13 @@ public final class ForwardPass implements AutoCloseable {
       Tensor out = value[s.output()];
       long t0 = timed ? System.nanoTime() : 0;
       in = inLayout(c, i, in);
-      int j = observer == null ? c.fusedAdd[i] : -1;
-      if (j >= 0) {
+      int[] b = observer == null ? c.block[i] : null;
+      int j = observer == null && !fusedDone[i] ? c.fusedAdd[i] : -1;
+      if (b != null) {
+        // expand -> depthwise -> project (+ the add) in one engine call, band by band.
+        runBlock(c, b, in[0], value, fusedDone);
+        j = -1;
+      } else if (j >= 0) {
         // conv + residual + the add's activation in one kernel; the add step then has nothing
         // left to do. (With an observer each step runs alone, the add in place.)
         Step.Add a = (Step.Add) steps.get(j);
@@ -214,8 +223,15 @@ public final class ForwardPass implements AutoCloseable {
       if (timed) {
         engine.finish();
         long nanos = System.nanoTime() - t0;
-        t.add(new StepTime(s, nanos, s.macs(ForwardPlan.inputShapes(s, c.shapes)), out.shape(),
-            ran(c, i, in, j >= 0, fusedDone[i] && j < 0)));
+        // A fused block's multiply-adds count at its first step, where its time is.
+        long macs = 0;
+        for (int k : b != null ? b : new int[] {i}) {
+          Step m = k >= 0 ? steps.get(k) : null;
+          macs += m == null || b == null && fusedDone[i] && j < 0 ? 0
+              : m.macs(ForwardPlan.inputShapes(m, c.shapes));
+        }
+        t.add(new StepTime(s, nanos, macs, out.shape(),
+            b != null ? blockRan(c, b) : ran(c, i, in, j >= 0, fusedDone[i] && j < 0)));
       }
       if (observer != null) {
         observer.after(i, out);
@@ -231,6 +247,42 @@ public final class ForwardPass implements AutoCloseable {
       engine.reorder(value[plan.output()], c.outputNchw);
     }
     return c.outputView;
+  }
+
+  /** Runs the fused block {@code b} from its first step; marks the steps it ran done. */
+  private void runBlock(Context c, int[] b, Tensor x, Tensor[] value, boolean[] fusedDone) {
+    Step.Conv e = b[0] >= 0 ? (Step.Conv) steps.get(b[0]) : null;
+    Step.Conv d = (Step.Conv) steps.get(b[1]);
+    Step.Conv p = b[2] >= 0 ? (Step.Conv) steps.get(b[2]) : null;
+    Shape[] sh = c.shapes;
+    int j = p == null ? -1 : c.fusedAdd[b[2]];
+    Tensor residual = null;
+    Tensor y = value[p == null ? d.output() : p.output()];
+    Activation act = Activation.NONE;
+    if (j >= 0) {
+      Step.Add a = (Step.Add) steps.get(j);
+      residual = value[a.input(0) == p.output() ? a.input(1) : a.input(0)];
+      y = value[a.output()];
+      act = a.act;
+      fusedDone[j] = true;
+    }
+    engine.convolveBlock(e == null ? null : e.conv().plan(x.shape()),
+        e == null ? null : e.conv().weights(), d.conv().plan(sh[d.input(0)]), d.conv().weights(),
+        p == null ? null : p.conv().plan(sh[p.input(0)]), p == null ? null : p.conv().weights(),
+        x, residual, y, act);
+    for (int k : b) {
+      if (k >= 0 && k != (e != null ? b[0] : b[1])) {
+        fusedDone[k] = true;
+      }
+    }
+  }
+
+  private String blockRan(Context c, int[] b) {
+    Step.Conv d = (Step.Conv) steps.get(b[1]);
+    return "nhwc_ir_block: " + (b[0] >= 0 ? "expand, " : "") + engine.implementation(
+        d.conv().plan(c.shapes[d.input(0)]), Layout.NHWC)
+        + (b[2] < 0 ? "" : ", project" + (c.fusedAdd[b[2]] >= 0 ? " + residual" : ""))
+        + " in row bands";
   }
 
   /** What ran step {@code i} (see {@link StepTime}). */
@@ -319,15 +371,8 @@ public final class ForwardPass implements AutoCloseable {
   private int[] fusions(Shape[] sh, Layout[] mode, Layout[] layoutOf) {
     int[] fused = new int[steps.size()];
     Arrays.fill(fused, -1);
-    int[] readers = new int[plan.valueCount()];
-    int[] producer = new int[plan.valueCount()];
-    Arrays.fill(producer, -1);
-    for (int i = 0; i < steps.size(); i++) {
-      producer[steps.get(i).output()] = i;
-      for (int v : steps.get(i).inputs()) {
-        readers[v]++;
-      }
-    }
+    int[] readers = readers();
+    int[] producer = producers();
     for (int j = 0; j < steps.size(); j++) {
       if (!(steps.get(j) instanceof Step.Add a) || a.inputCount() != 2 || mode[j] == null) {
         continue;
@@ -357,7 +402,7 @@ public final class ForwardPass implements AutoCloseable {
    * (null: any), the layout each value is kept in, and for each step the add fused into it (-1:
    * none). Computed once per input shape by {@link #prepare}; the reports compute it afresh.
    */
-  private record Layouts(Layout[] mode, Layout[] layoutOf, int[] fusedAdd) {}
+  private record Layouts(Layout[] mode, Layout[] layoutOf, int[] fusedAdd, int[][] block) {}
 
   private Layouts layouts(Shape[] sh) {
     Layout[] mode = new Layout[steps.size()];
@@ -368,7 +413,89 @@ public final class ForwardPass implements AutoCloseable {
       mode[i] = modeOf(s, ForwardPlan.inputShapes(s, sh));
       layoutOf[s.output()] = outputLayout(s, mode[i], sh);
     }
-    return new Layouts(mode, layoutOf, fusions(sh, mode, layoutOf));
+    int[] fusedAdd = fusions(sh, mode, layoutOf);
+    return new Layouts(mode, layoutOf, fusedAdd, blocks(sh, mode, layoutOf, fusedAdd));
+  }
+
+  /**
+   * The fused blocks ({@link Engine#convolveBlock}) around each depthwise-capable conv step d:
+   * expand is the step just before, a conv read only by d; project the step just after, a conv
+   * that alone reads d (with the add fused into it, whose other input is computed before the
+   * block starts). All NHWC. The first form the engine fuses wins: expand + d + project, d +
+   * project, expand + d (EfficientNet, where squeeze-excitation reads d).
+   * block[head] = {expand or -1, d, project or -1}.
+   */
+  private int[][] blocks(Shape[] sh, Layout[] mode, Layout[] layoutOf, int[] fusedAdd) {
+    int n = steps.size();
+    int[][] block = new int[n][];
+    boolean[] taken = new boolean[n]; // a step of some block
+    int[] readers = readers();
+    int[] producer = producers();
+    for (int i = 0; i < n; i++) {
+      if (!(steps.get(i) instanceof Step.Conv d) || taken[i] || mode[i] != Layout.NHWC
+          || layoutOf[d.input(0)] != Layout.NHWC || layoutOf[d.output()] != Layout.NHWC) {
+        continue;
+      }
+      ConvPlan dp = d.conv().plan(sh[d.input(0)]);
+      int e = i - 1;
+      Step.Conv ec = e >= 0 && !taken[e] && steps.get(e) instanceof Step.Conv c
+          && c.output() == d.input(0) && readers[c.output()] == 1 && mode[e] == Layout.NHWC
+          && c.output() != plan.output() ? c : null;
+      int j = i + 1 < n ? fusedAdd[i + 1] : -1;
+      Step.Conv pc = i + 1 < n && steps.get(i + 1) instanceof Step.Conv q
+          && q.input(0) == d.output() && readers[d.output()] == 1 && d.output() != plan.output()
+          && mode[i + 1] == Layout.NHWC
+          && layoutOf[j >= 0 ? steps.get(j).output() : q.output()] == Layout.NHWC ? q : null;
+      ConvPlan ep = ec == null ? null : ec.conv().plan(sh[ec.input(0)]);
+      ConvPlan pp = pc == null ? null : pc.conv().plan(sh[pc.input(0)]);
+      int[] b = null;
+      if (ec != null && pc != null && (j < 0 || residualBefore(j, pc.output(), producer, e))
+          && engine.fusesBlock(ep, dp, pp, Layout.NHWC)) {
+        b = new int[] {e, i, i + 1};
+      } else if (pc != null && (j < 0 || residualBefore(j, pc.output(), producer, i))
+          && engine.fusesBlock(null, dp, pp, Layout.NHWC)) {
+        b = new int[] {-1, i, i + 1};
+      } else if (ec != null && fusedAdd[i] < 0 && engine.fusesBlock(ep, dp, null, Layout.NHWC)) {
+        b = new int[] {e, i, -1};
+      }
+      if (b != null) {
+        block[b[0] >= 0 ? b[0] : i] = b;
+        for (int k : b) {
+          if (k >= 0) {
+            taken[k] = true;
+          }
+        }
+      }
+    }
+    return block;
+  }
+
+  /** How many step inputs read each value. */
+  private int[] readers() {
+    int[] readers = new int[plan.valueCount()];
+    for (Step s : steps) {
+      for (int v : s.inputs()) {
+        readers[v]++;
+      }
+    }
+    return readers;
+  }
+
+  /** The step that computes each value (-1: the network input). */
+  private int[] producers() {
+    int[] producer = new int[plan.valueCount()];
+    Arrays.fill(producer, -1);
+    for (int i = 0; i < steps.size(); i++) {
+      producer[steps.get(i).output()] = i;
+    }
+    return producer;
+  }
+
+  /** True when add step j's input other than {@code v} is computed before step {@code head}. */
+  private boolean residualBefore(int j, int v, int[] producer, int head) {
+    Step a = steps.get(j);
+    int u = a.input(0) == v ? a.input(1) : a.input(0);
+    return producer[u] < head;
   }
 
   /** The adds this engine fuses into their convs for this input, as "conv + add" names. */
@@ -378,6 +505,19 @@ public final class ForwardPass implements AutoCloseable {
     for (int i = 0; i < f.length; i++) {
       if (f[i] >= 0) {
         out.add(steps.get(i).name() + " + " + steps.get(f[i]).name());
+      }
+    }
+    return out;
+  }
+
+  /** The blocks this engine runs fused for this input ({@link Engine#convolveBlock}). */
+  public List<String> fusedBlocks(Shape networkInput) {
+    int[][] b = layouts(plan.shapes(networkInput)).block();
+    List<String> out = new ArrayList<>();
+    for (int[] x : b) {
+      if (x != null) {
+        out.add((x[0] >= 0 ? steps.get(x[0]).name() + " -> " : "") + steps.get(x[1]).name()
+            + (x[2] >= 0 ? " -> " + steps.get(x[2]).name() : ""));
       }
     }
     return out;
@@ -476,6 +616,7 @@ public final class ForwardPass implements AutoCloseable {
     Layouts lay = layouts(sh);
     Layout[] layoutOf = lay.layoutOf();
     int[] fusedAdd = lay.fusedAdd();
+    int[][] block = lay.block();
     int[] slot = new int[n];
     Arrays.fill(slot, -1);
     List<SlotKey> slotShapes = new ArrayList<>();
@@ -490,16 +631,23 @@ public final class ForwardPass implements AutoCloseable {
         producedEarly[fusedAdd[i]] = true;
       }
       if (!producedEarly[i]) {
-        SlotKey key = new SlotKey(sh[produced], layoutOf[produced]);
-        Deque<Integer> f = free.get(key);
-        if (f != null && !f.isEmpty()) {
-          slot[produced] = f.pop();
-        } else {
-          slot[produced] = slotShapes.size();
-          slotShapes.add(key);
-        }
+        slot[produced] = take(free, slotShapes, new SlotKey(sh[produced], layoutOf[produced]));
         if (fusedAdd[i] >= 0) {
           slot[s.output()] = slot[produced];
+        }
+      }
+      if (block[i] != null) {
+        // A fused block writes its last output (the project's, its add's, or the depthwise's)
+        // while this, its first step, reads the block input: that buffer is taken here, before
+        // the input is freed.
+        int p = block[i][2] >= 0 ? block[i][2] : block[i][1];
+        int j = fusedAdd[p];
+        int out = j >= 0 ? steps.get(j).output() : steps.get(p).output();
+        slot[out] = take(free, slotShapes, new SlotKey(sh[out], layoutOf[out]));
+        slot[steps.get(p).output()] = slot[out];
+        producedEarly[p] = true;
+        if (j >= 0) {
+          producedEarly[j] = true;
         }
       }
       SlotKey shape = new SlotKey(sh[s.output()], layoutOf[s.output()]);
@@ -537,6 +685,7 @@ public final class ForwardPass implements AutoCloseable {
     c.input = in;
     c.mode = lay.mode();
     c.fusedAdd = fusedAdd;
+    c.block = block;
     c.reordered = new Tensor[steps.size()][];
     for (int i = 0; i < steps.size(); i++) {
       c.reordered[i] = new Tensor[steps.get(i).inputCount()];
@@ -552,6 +701,17 @@ public final class ForwardPass implements AutoCloseable {
           plan.network().nodes().get(plan.network().nodes().size() - 1).name());
       c.outputView = logical.equals(o.shape()) ? o : o.view(logical);
     }
+  }
+
+  /** A free buffer of this key's shape and layout, or a new one. */
+  private static int take(Map<SlotKey, Deque<Integer>> free, List<SlotKey> slotShapes,
+      SlotKey key) {
+    Deque<Integer> f = free.get(key);
+    if (f != null && !f.isEmpty()) {
+      return f.pop();
+    }
+    slotShapes.add(key);
+    return slotShapes.size() - 1;
   }
 
   /** A buffer pool's key: values of one shape and layout share buffers. */
