@@ -141,7 +141,16 @@ public abstract class AbstractEngine implements Engine {
             + project.spec().activation());
       }
     }
-    Layout l = residual == null ? common(name, x, y) : common(name, x, residual, y);
+    Layout l = common(name, x, residual, y);
+    boolean decided = false;
+    for (Tensor t : new Tensor[] {x, residual, y}) {
+      decided |= t != null && !Layout.sameMemory(t.shape(), Layout.NCHW, Layout.NHWC);
+    }
+    if (!decided && preferredLayout() == Layout.NHWC && (expand == null || runsNhwc(expand))
+        && runsNhwc(dw) && (project == null || runsNhwc(project))) {
+      // One-channel ends say nothing: the block's wide inner tensors take the preferred layout.
+      l = Layout.NHWC;
+    }
     if (!fusesBlock(expand, dw, project, l) || multipliesPadding()
         && (PaddedBorder.needed(dw, dwWeights)
         || expand != null && PaddedBorder.needed(expand, expandWeights)

@@ -57,6 +57,113 @@ class FuzzTest {
     assertTrue(rejected > 1_000, "only " + rejected + " rejected calls");
   }
 
+  /**
+   * {@link Engine#convolveBlock}, seeded: random blocks (expand and project each present or not,
+   * 3x3 and 5x5 depthwise, strides 1 and 2, dilation, padding sometimes as tall as the window,
+   * half wide enough for the CPU's fused kernel, one-channel ends), and bad calls (a residual of the
+   * wrong shape or sharing the output, an activation without a residual, a broken chain, a
+   * closed input). Every call gives a clean exception or exactly the bits of its convolutions
+   * run in turn on the same engine.
+   */
+  @Test
+  void randomBlocksGiveTheirConvolutionsBitsOrCleanExceptions() {
+    Random r = new Random(43);
+    int fused = 0;
+    int results = 0;
+    int rejected = 0;
+    try (Engine cpu = Engines.cpu(2)) {
+      for (int i = 0; i < 600; i++) {
+        try {
+          fused += oneBlock(r, cpu) ? 1 : 0;
+          results++;
+        } catch (IllegalArgumentException | IllegalStateException expected) {
+          assertTrue(expected.getMessage() != null && !expected.getMessage().isBlank(),
+              "block " + i + ": an exception without a message");
+          rejected++;
+        }
+      }
+    }
+    assertTrue(fused > 40, "fused blocks: " + fused);
+    assertTrue(results > 200 && rejected > 100, results + " results, " + rejected + " rejected");
+  }
+
+  /** One random block call; true when it ran fused. */
+  private static boolean oneBlock(Random r, Engine cpu) {
+    boolean wide = r.nextBoolean();
+    int ce = wide ? 60 + r.nextInt(70) : 1 + r.nextInt(20);
+    int h = wide ? 40 + r.nextInt(30) : 1 + r.nextInt(12);
+    int w = wide ? 40 + r.nextInt(30) : 1 + r.nextInt(12);
+    boolean expand = r.nextInt(4) != 0;
+    boolean project = !expand || r.nextInt(4) != 0;
+    int cin = expand ? 1 + r.nextInt(8) : ce;
+    int k = r.nextBoolean() ? 3 : 5;
+    int dil = r.nextInt(5) == 0 ? 2 : 1;
+    int effK = (k - 1) * dil + 1;
+    int pad = r.nextInt(10) == 0 ? effK : (k - 1) / 2 * dil;
+    int stride = 1 + r.nextInt(2);
+    boolean residual = project && stride == 1 && r.nextBoolean();
+    ConvSpec es = ConvSpec.builder(cin, ce, 1, 1).bias(r.nextBoolean())
+        .activation(Activation.values()[r.nextInt(Activation.values().length)]).build();
+    ConvSpec ds = ConvSpec.builder(ce, ce, k, k).groups(ce).stride(stride).padding(pad)
+        .dilation(dil).bias(true).activation(Activation.RELU6).build();
+    int cout = residual ? cin : 1 + r.nextInt(8);
+    ConvSpec ps = ConvSpec.builder(ce, cout, 1, 1).bias(r.nextBoolean()).build();
+    int bad = r.nextInt(8); // 0..4: one kind of bad call
+    Shape in = Shape.of(1 + r.nextInt(2), cin, h, w);
+    try (Conv2d e = new Conv2d(es, random(r, (int) es.denseWeightCount()), es.hasBias()
+            ? random(r, ce) : null);
+        Conv2d d = new Conv2d(ds, random(r, (int) ds.denseWeightCount()), random(r, ce));
+        Conv2d p = new Conv2d(ps, random(r, (int) ps.denseWeightCount()), ps.hasBias()
+            ? random(r, cout) : null);
+        Tensor x = ConvCheck.nhwc(random(r, (int) in.elements()), in.dims())) {
+      var ep = expand ? e.plan(in) : null;
+      var dp = d.plan(expand ? ep.output() : in);
+      var pp = project ? p.plan(bad == 2 ? Shape.of(in.n(), ce, h + 1, w) : dp.output()) : null;
+      Shape out = project ? pp.output() : dp.output();
+      Shape rs = bad == 0 ? Shape.of(out.n(), out.c(), out.h(), out.w() + 1) : out;
+      try (Tensor y = Tensor.allocate(out, Device.HOST, Layout.NHWC);
+          Tensor res = residual || bad == 0
+              ? ConvCheck.nhwc(random(r, (int) rs.elements()), rs.dims()) : null) {
+        if (bad == 3) {
+          x.close();
+        }
+        Activation act = bad == 1 || residual && r.nextBoolean() ? Activation.RELU
+            : Activation.NONE;
+        boolean f = cpu.fusesBlock(ep, dp, pp, Layout.NHWC);
+        cpu.convolveBlock(ep, expand ? e.weights() : null, dp, d.weights(), pp,
+            project ? p.weights() : null, x, bad == 4 && res != null ? y : res, y, act);
+        float[] got = y.toArray();
+        try (Tensor ev = expand ? Tensor.allocate(ep.output(), Device.HOST, Layout.NHWC) : null;
+            Tensor dv = Tensor.allocate(dp.output(), Device.HOST, Layout.NHWC)) {
+          if (expand) {
+            cpu.convolve(ep, e.weights(), x, ev);
+          }
+          cpu.convolve(dp, d.weights(), expand ? ev : x, dv);
+          float[] want;
+          if (!project) {
+            want = dv.toArray();
+          } else {
+            try (Tensor z = Tensor.allocate(out, Device.HOST, Layout.NHWC)) {
+              if (res != null) {
+                cpu.convolveAdd(pp, p.weights(), dv, res, z, act);
+              } else {
+                cpu.convolve(pp, p.weights(), dv, z);
+              }
+              want = z.toArray();
+            }
+          }
+          for (int i = 0; i < got.length; i++) {
+            if (Float.floatToIntBits(got[i]) != Float.floatToIntBits(want[i])) {
+              fail("block " + es + " / " + ds + " / " + ps + " on " + in + ": output " + i
+                  + " is " + got[i] + ", in turn " + want[i] + (f ? " (fused)" : ""));
+            }
+          }
+        }
+        return f;
+      }
+    }
+  }
+
   /** Small values, sometimes out of range: -1..6 for sizes, occasionally far off. */
   private static int small(Random r, int max) {
     int p = r.nextInt(100);
