@@ -45,8 +45,6 @@ static inline int ck_nhwc_c1_fits(const ck_conv_geom* x, const ck_nhwc_plan* p,
   return groups == 1 && x->c == 1 && x->k <= 12 && x->sw == 1 && x->dw == 1 && !p->hpad;
 }
 
-
-
 /* x: one group's geometry; groups: how many run as separate task ranges (they count towards
  * min_tasks). */
 static inline ck_nhwc_plan ck_nhwc_make_plan_min(const ck_conv_geom* x, long long groups,
@@ -57,9 +55,12 @@ static inline ck_nhwc_plan ck_nhwc_make_plan_min(const ck_conv_geom* x, long lon
   p.npb = pix > 0 ? (pix + CK_NHWC_PIX_TARGET - 1) / CK_NHWC_PIX_TARGET : 1;
   p.pb = pix > 0 ? (pix + p.npb - 1) / p.npb : 1;
   p.npb = pix > 0 ? (pix + p.pb - 1) / p.pb : 1;
-  if (x->ow >= CK_NHWC_PIX_TARGET / 2) {
-    /* Wide rows: whole output rows per block, so a block's padded input rows are copied once
-     * and not once per piece of a row (VGG's 224-wide layers copied each row 7 times). */
+  p.wp = (x->ow - 1) * x->sw + (x->s - 1) * x->dw + 1;
+  p.hpad = x->pl > 0 || p.wp > x->w;
+  if (x->ow >= CK_NHWC_PIX_TARGET / 2 || (pix > 0 && ck_nhwc_c1_fits(x, &p, groups))) {
+    /* Whole output rows per block: wide rows' padded input rows are then copied once, not once
+     * per piece of a row (VGG's 224-wide layers copied each row 7 times), and the one-channel
+     * kernel's 16-pixel tiles are not cut where a block starts mid-row. */
     const long long rows = (CK_NHWC_PIX_TARGET + x->ow / 2) / x->ow;
     p.pb = (rows > 1 ? rows : 1) * x->ow;
     p.npb = (pix + p.pb - 1) / p.pb;
@@ -74,14 +75,6 @@ static inline ck_nhwc_plan ck_nhwc_make_plan_min(const ck_conv_geom* x, long lon
   }
   p.kg = (p.nkb + p.ngk - 1) / p.ngk;
   p.ngk = (p.nkb + p.kg - 1) / p.kg;
-  p.wp = (x->ow - 1) * x->sw + (x->s - 1) * x->dw + 1;
-  p.hpad = x->pl > 0 || p.wp > x->w;
-  if (ck_nhwc_c1_fits(x, &p, groups) && x->ow < CK_NHWC_PIX_TARGET && pix > 0) {
-    /* Whole output rows per block: a block starting mid-row would cut a 16-pixel tile. */
-    const long long rows = (CK_NHWC_PIX_TARGET + x->ow / 2) / x->ow;
-    p.pb = rows * x->ow;
-    p.npb = (pix + p.pb - 1) / p.pb;
-  }
   return p;
 }
 
@@ -145,10 +138,16 @@ void ck_conv_nhwc_pack(const long long* g, long long groups, const float* w, flo
     ck_nhwc_pack_group(&x, w + j * x.k * x.c * x.r * x.s, packed + j * per);
 }
 
-long long ck_conv_nhwc_tasks(const long long* g, long long groups) {
+/* Tasks of a call on the plan for min_tasks (a fused block's band calls: 1). */
+static long long ck_conv_nhwc_tasks_min(const long long* g, long long groups,
+                                        long long min_tasks) {
   const ck_conv_geom x = ck_nhwc_group_geom(g, groups);
-  const ck_nhwc_plan p = ck_nhwc_make_plan(&x, groups);
+  const ck_nhwc_plan p = ck_nhwc_make_plan_min(&x, groups, min_tasks);
   return groups * x.n * p.npb * p.ngk;
+}
+
+long long ck_conv_nhwc_tasks(const long long* g, long long groups) {
+  return ck_conv_nhwc_tasks_min(g, groups, CK_NHWC_MIN_TASKS);
 }
 
 /* Zero-padded copies of the input rows one pixel block touches (only where a window crosses

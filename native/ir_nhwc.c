@@ -1,5 +1,6 @@
 /* Scalar parts of the fused inverted-residual block (MobileNet v2's expand -> depthwise ->
- * project, or EfficientNet's expand -> depthwise): its bands, tasks and scratch. The per-ISA part is native/kernels/ir_nhwc.inc. */
+ * project, or EfficientNet's expand -> depthwise): its bands, tasks and scratch. The per-ISA
+ * part is native/kernels/ir_nhwc.inc. */
 #include "convkit.h"
 
 /* Floats of one worker's band buffers (the expanded rows and the depthwise rows of one band)
@@ -37,9 +38,11 @@ long long ck_ir_nhwc_scratch_floats(const long long* gd, int expand, int project
   return ck_ir_band_floats(&d, ck_ir_band_rows(&d, expand, project), expand, project);
 }
 
-/* Tasks of a band's dense 1x1 call on the plan for one thread (see ir_nhwc.inc). */
-static long long ck_ir_dense_tasks(const long long* g) {
-  const ck_conv_geom x = ck_geom(g);
-  const ck_nhwc_plan p = ck_nhwc_make_plan_min(&x, 1, 1);
-  return x.n * p.npb * p.ngk;
+/* A 1x1, stride 1, unpadded conv of one image: c -> k channels, h x w pixels (a band's expand
+ * or project call). */
+static void ck_ir_pointwise_geom(long long* g, long long c, long long h, long long w,
+                                 long long k) {
+  g[CK_G_N] = 1; g[CK_G_C] = c; g[CK_G_H] = h; g[CK_G_W] = w; g[CK_G_K] = k;
+  g[CK_G_OH] = h; g[CK_G_OW] = w; g[CK_G_R] = 1; g[CK_G_S] = 1; g[CK_G_SH] = 1; g[CK_G_SW] = 1;
+  g[CK_G_PT] = 0; g[CK_G_PL] = 0; g[CK_G_PB] = 0; g[CK_G_PR] = 0; g[CK_G_DH] = 1; g[CK_G_DW] = 1;
 }

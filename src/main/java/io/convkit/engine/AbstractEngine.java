@@ -141,15 +141,11 @@ public abstract class AbstractEngine implements Engine {
             + project.spec().activation());
       }
     }
-    Layout l = common(name, x, residual, y);
-    boolean decided = false;
-    for (Tensor t : new Tensor[] {x, residual, y}) {
-      decided |= t != null && !Layout.sameMemory(t.shape(), Layout.NCHW, Layout.NHWC);
-    }
-    if (!decided && preferredLayout() == Layout.NHWC && (expand == null || runsNhwc(expand))
-        && runsNhwc(dw) && (project == null || runsNhwc(project))) {
+    Layout l = decidedLayout(name, x, residual, y);
+    if (l == null) {
       // One-channel ends say nothing: the block's wide inner tensors take the preferred layout.
-      l = Layout.NHWC;
+      l = preferredLayout() == Layout.NHWC && (expand == null || runsNhwc(expand))
+          && runsNhwc(dw) && (project == null || runsNhwc(project)) ? Layout.NHWC : Layout.NCHW;
     }
     if (!fusesBlock(expand, dw, project, l) || multipliesPadding()
         && (PaddedBorder.needed(dw, dwWeights)
@@ -317,6 +313,15 @@ public abstract class AbstractEngine implements Engine {
    * one channel agrees with either); else an {@link IllegalArgumentException} naming both.
    */
   private static Layout common(String op, Tensor... ts) {
+    Layout l = decidedLayout(op, ts);
+    return l == null ? Layout.NCHW : l;
+  }
+
+  /**
+   * The layout of the tensors whose memory order depends on it (all the same, else an
+   * {@link IllegalArgumentException}); null where none does (one pixel or one channel each).
+   */
+  private static Layout decidedLayout(String op, Tensor... ts) {
     Layout l = null;
     Tensor first = null;
     for (Tensor t : ts) {
@@ -331,7 +336,7 @@ public abstract class AbstractEngine implements Engine {
             + " and " + t + "; reorder one of them");
       }
     }
-    return l == null ? Layout.NCHW : l;
+    return l;
   }
 
   /** {@link #common} for a convolution, refused unless this engine runs {@code plan} in it. */

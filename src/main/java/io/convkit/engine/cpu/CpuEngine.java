@@ -360,29 +360,40 @@ public final class CpuEngine extends AbstractEngine {
    * worth keeping out of memory.
    */
   public String blockMisfit(ConvPlan expand, ConvPlan dw, ConvPlan project, Layout layout) {
-    ConvImpl dense = IMPLEMENTATIONS.get(0);
-    ConvImpl depthwise = IMPLEMENTATIONS.get(1);
+    if (layout != Layout.NHWC) {
+      return "runs NHWC tensors";
+    }
+    if (forced != null) {
+      return "implementation " + forced + " is forced";
+    }
+    if (expand == null && project == null) {
+      return "neither expand nor project";
+    }
+    for (ConvPlan pw : new ConvPlan[] {expand, project}) {
+      if (pw == null) {
+        continue;
+      }
+      String role = pw == expand ? "expand" : "project";
+      if (Planner.misfit(Algorithm.POINTWISE_GEMM, pw.spec()) != null) {
+        return role + " is not a 1x1, stride 1, unpadded, ungrouped conv";
+      }
+      String why = IMPLEMENTATIONS.get(0).misfit().why(pw, layout); // nhwc_dense
+      if (why != null) {
+        return role + ": " + why;
+      }
+    }
+    String why = IMPLEMENTATIONS.get(1).misfit().why(dw, layout); // nhwc_depthwise
+    if (why != null) {
+      return "depthwise: " + why;
+    }
     ConvSpec d = dw.spec();
     long effH = (long) (d.kernelH() - 1) * d.dilationH() + 1;
+    if (d.padTop() >= effH || d.padBottom() >= effH) {
+      return "the depthwise padding is as tall as its window";
+    }
     long perImage = (long) dw.input().c() * dw.input().h() * dw.input().w();
-    return layout != Layout.NHWC ? "runs NHWC tensors"
-        : forced != null ? "implementation " + forced + " is forced"
-        : expand != null && Planner.misfit(Algorithm.POINTWISE_GEMM, expand.spec()) != null
-            ? "expand is not a 1x1, stride 1, unpadded, ungrouped conv"
-        : expand != null && dense.misfit().why(expand, layout) != null
-            ? "expand: " + dense.misfit().why(expand, layout)
-        : depthwise.misfit().why(dw, layout) != null
-            ? "depthwise: " + depthwise.misfit().why(dw, layout)
-        : d.padTop() >= effH || d.padBottom() >= effH
-            ? "the depthwise padding is as tall as its window"
-        : project != null && Planner.misfit(Algorithm.POINTWISE_GEMM, project.spec()) != null
-            ? "project is not a 1x1, stride 1, unpadded, ungrouped conv"
-        : project != null && dense.misfit().why(project, layout) != null
-            ? "project: " + dense.misfit().why(project, layout)
-        : expand == null && project == null ? "neither expand nor project"
-        : perImage < BLOCK_MIN_FLOATS ? "the depthwise input (" + perImage + " floats per image)"
-            + " stays in cache unfused (fused from " + BLOCK_MIN_FLOATS + ")"
-        : null;
+    return perImage < BLOCK_MIN_FLOATS ? "the depthwise input (" + perImage + " floats per "
+        + "image) stays in cache unfused (fused from " + BLOCK_MIN_FLOATS + ")" : null;
   }
 
   @Override

@@ -78,7 +78,7 @@ public final class ForwardPass implements AutoCloseable {
     Tensor outputNchw;
     // fusedAdd[i] = j: conv step i runs with add step j fused into it (-1: none)
     int[] fusedAdd = new int[0];
-    // block[i] = {expand or -1, depthwise, project}: step i heads a fused block (else null)
+    // block[i] = {expand or -1, depthwise, project or -1}: step i heads a fused block (or null)
     int[][] block = new int[0][];
     boolean running;
 
@@ -225,10 +225,12 @@ public final class ForwardPass implements AutoCloseable {
         long nanos = System.nanoTime() - t0;
         // A fused block's multiply-adds count at its first step, where its time is.
         long macs = 0;
-        for (int k : b != null ? b : new int[] {i}) {
-          Step m = k >= 0 ? steps.get(k) : null;
-          macs += m == null || b == null && fusedDone[i] && j < 0 ? 0
-              : m.macs(ForwardPlan.inputShapes(m, c.shapes));
+        if (b != null) {
+          for (int k : b) {
+            macs += k >= 0 ? macs(c, k) : 0;
+          }
+        } else if (!fusedDone[i] || j >= 0) {
+          macs = macs(c, i);
         }
         t.add(new StepTime(s, nanos, macs, out.shape(),
             b != null ? blockRan(c, b) : ran(c, i, in, j >= 0, fusedDone[i] && j < 0)));
@@ -247,6 +249,11 @@ public final class ForwardPass implements AutoCloseable {
       engine.reorder(value[plan.output()], c.outputNchw);
     }
     return c.outputView;
+  }
+
+  private long macs(Context c, int i) {
+    Step s = steps.get(i);
+    return s.macs(ForwardPlan.inputShapes(s, c.shapes));
   }
 
   /** Runs the fused block {@code b} from its first step; marks the steps it ran done. */
