@@ -69,21 +69,6 @@ void ck_im2col(const float* in, int C, int H, int W, int R, int S,
                   col + (long)k0 * OH * OW);
 }
 
-void ck_connection_table(int isa, const float* col, int N, const int* start, const int* row,
-                         const float* w, const float* bias, float* out, int act, int o0, int o1) {
-  for (int o = o0; o < o1; o++) {
-    float* CK_RESTRICT y = out + (long)o * N;
-    const float b = bias ? bias[o] : 0.0f;
-    for (int i = 0; i < N; i++) y[i] = b;
-    for (int j = start[o]; j < start[o + 1]; j++) {
-      const float* CK_RESTRICT x = col + (long)row[j] * N;
-      const float wj = w[j];
-      for (int i = 0; i < N; i++) y[i] += wj * x[i];
-    }
-  }
-  if (act != 0) ck_bias_act_block(isa, out, N, N, NULL, o0, o1, act);
-}
-
 /* Depthwise scratch: the phase-split copy of one input channel, a zero row, an output-row tail. */
 static long long ck_round8(long long x) { return (x + 7) & ~7LL; }
 

@@ -7,7 +7,8 @@
  *
  * isa: 0 = portable C (GCC vector extensions, any x86-64), 1 = AVX2+FMA. Callers pass the value
  * they resolved once with ck_best_isa(); tests force 0 to cover the fallback.
- * act: 0 = none, 1 = ReLU, 2 = ReLU6, 3 = sigmoid, 4 = swish (x * sigmoid(x)), 5 = GELU (erf form);
+ * act: 0 = none, 1 = ReLU, 2 = ReLU6, 3 = sigmoid, 4 = swish (x * sigmoid(x)), 5 = GELU (erf form),
+ * 6 = tanh;
  * every kernel applies it through kernels/epilogue8.inc's act8.
  */
 #ifndef CONVKIT_H

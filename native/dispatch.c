@@ -28,6 +28,12 @@ void ck_pool(int isa, const float* in, int H, int W, float* out, int OH, int OW,
                                                pr, avg, count_pad, p0, p1, scratch);
 }
 
+void ck_connection_table(int isa, const float* col, int N, const int* start, const int* row,
+                         const float* w, const float* bias, float* out, int act, int o0, int o1) {
+  (isa == 1 ? ck_connection_table_avx2 : ck_connection_table_portable)(col, N, start, row, w, bias,
+                                                                        out, act, o0, o1);
+}
+
 void ck_add(int isa, const float* a, const float* b, float* y, int i0, int i1, int act) {
   (isa == 1 ? ck_add_avx2 : ck_add_portable)(a, b, y, i0, i1, act);
 }

@@ -10,6 +10,7 @@
 #include "kernels/conv_smallm_4x24.inc"
 #include "kernels/pool.inc"
 #include "kernels/add.inc"
+#include "kernels/connection_table.inc"
 #include "kernels/norm.inc"
 #include "kernels/conv_nhwc.inc"
 #include "kernels/dw_nhwc.inc"

@@ -13,6 +13,7 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_cpu;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_gelu_erf;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_logistic;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_swish;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_tanh;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_clip;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_relu;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_engine_create;
@@ -147,7 +148,7 @@ public final class OneDnnConv implements AutoCloseable {
    * {@code input}, with dense weights {@code [out][in/groups][kh][kw]} and the bias (null when the
    * spec has none). The fused activation becomes a oneDNN eltwise post-op (RELU: relu with
    * slope 0; RELU6: clip to [0, 6]; SIGMOID: logistic; SWISH: swish with alpha 1; GELU:
-   * gelu_erf). Connection-table specs are not supported.
+   * gelu_erf; TANH: tanh). Connection-table specs are not supported.
    */
   public OneDnnConv(ConvSpec spec, Shape input, float[] weights, float[] bias, boolean bestLayout) {
     if (spec == null || input == null) {
@@ -231,6 +232,8 @@ public final class OneDnnConv implements AutoCloseable {
             "append swish");
         case GELU -> check(dnnl_post_ops_append_eltwise(ops, dnnl_eltwise_gelu_erf, 0f, 0f),
             "append gelu_erf");
+        case TANH -> check(dnnl_post_ops_append_eltwise(ops, dnnl_eltwise_tanh, 0f, 0f),
+            "append tanh");
         default -> throw new IllegalArgumentException(s.name() + ": activation "
             + s.activation() + " has no oneDNN post-op here");
       }

@@ -20,6 +20,7 @@ package io.convkit.conv;
  *   <tr><td>SIGMOID</td><td>NaN</td><td>+0</td><td>1</td><td>0.5</td></tr>
  *   <tr><td>SWISH</td><td>NaN</td><td>NaN (-Inf * 0)</td><td>+Inf</td><td>-0</td></tr>
  *   <tr><td>GELU</td><td>NaN</td><td>NaN (-Inf * 0)</td><td>+Inf</td><td>-0</td></tr>
+ *   <tr><td>TANH</td><td>NaN</td><td>-1</td><td>1</td><td>-0</td></tr>
  * </table>
  *
  * <p>Convolution: padded taps contribute nothing (oneDNN's and PyTorch's definition), so an
@@ -36,7 +37,9 @@ public enum Activation {
   /** Swish / SiLU, x * sigmoid(x). */
   SWISH(4),
   /** GELU in its exact erf form, x * (1 + erf(x / sqrt 2)) / 2 (PyTorch's nn.GELU default). */
-  GELU(5);
+  GELU(5),
+  /** tanh(x) (LeNet-5's squashing function; ONNX Tanh). */
+  TANH(6);
 
   private static final double SQRT_HALF = 0.7071067811865476;
 
@@ -57,7 +60,7 @@ public enum Activation {
    */
   public double lipschitz() {
     return switch (this) {
-      case NONE, RELU, RELU6 -> 1;
+      case NONE, RELU, RELU6, TANH -> 1;
       case SIGMOID -> 0.25;
       case SWISH -> 1.1;
       case GELU -> 1.13;
@@ -74,6 +77,7 @@ public enum Activation {
       case SWISH -> v * sigmoid(v);
       // Phi(v) = erfc(-v / sqrt 2) / 2: for negative v that keeps the tiny tail's digits.
       case GELU -> v * 0.5 * ErrorFunction.erfc(-v * SQRT_HALF);
+      case TANH -> Math.tanh(v);
     };
   }
 

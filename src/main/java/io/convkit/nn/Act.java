@@ -5,8 +5,8 @@ import io.convkit.tensor.Shape;
 import java.util.List;
 
 /**
- * An element-wise activation. All but tanh and hard-swish can fuse into the preceding conv's (or
- * add's) epilogue; those two run as host steps.
+ * An element-wise activation. All but hard-swish can fuse into the preceding conv's (or add's)
+ * epilogue; hard-swish runs as a host step.
  */
 public final class Act implements Layer {
   /** The activation functions the networks use. */
@@ -27,7 +27,8 @@ public final class Act implements Layer {
         case SIGMOID -> Activation.SIGMOID;
         case SWISH -> Activation.SWISH;
         case GELU -> Activation.GELU;
-        case TANH, HARD_SWISH -> null;
+        case TANH -> Activation.TANH;
+        case HARD_SWISH -> null;
       };
     }
   }

@@ -114,7 +114,8 @@ class NanSemanticsTest {
         Activation.RELU6, new float[] {NAN, 0f, 6f, 0f},
         Activation.SIGMOID, new float[] {NAN, 0f, 1f, 0.5f},
         Activation.SWISH, new float[] {NAN, NAN, INF, -0f},
-        Activation.GELU, new float[] {NAN, NAN, INF, -0f});
+        Activation.GELU, new float[] {NAN, NAN, INF, -0f},
+        Activation.TANH, new float[] {NAN, -1f, 1f, -0f});
     for (Activation act : Activation.values()) {
       for (int i = 0; i < in.length; i++) {
         assertSame(act + "(" + in[i] + ")", table.get(act)[i], (float) act.apply(in[i]));

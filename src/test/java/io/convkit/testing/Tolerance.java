@@ -17,11 +17,11 @@ import io.convkit.engine.reference.ReferenceEngine;
  * <p>The activation f then adds two things:
  * <ul>
  *   <li>The sum's error passes through f scaled by at most max|f'| ({@link Activation#lipschitz}):
- *       1 for ReLU and ReLU6, 1/4 for sigmoid, 1.1 for swish, 1.13 for GELU.</li>
+ *       1 for ReLU, ReLU6 and tanh, 1/4 for sigmoid, 1.1 for swish, 1.13 for GELU.</li>
  *   <li>The reference rounds f(exact) once to float32: u * |f(y)|. |f(y)| <= |y| <= m for every
  *       activation but sigmoid, whose |f| <= 1; so u * (m + 1) covers all (u * m for the exact
  *       ones, ReLU and ReLU6, which are then exact on the engines' side too).</li>
- *   <li>Sigmoid, swish and GELU are evaluated approximately by the engines, with an error of at
+ *   <li>Sigmoid, swish, GELU and tanh are evaluated approximately by the engines, with an error of at
  *       most {@link #EVAL_ULPS} u * (|y| + 1) <= EVAL_ULPS u * (m + 1): the budget is OpenCL's
  *       allowance for erfc (16 ulp, for exp 3 ulp) plus the few roundings around it; the CPU
  *       kernels' measured errors are far inside it (NativeActivationTest holds them to theirs).</li>
@@ -32,7 +32,7 @@ import io.convkit.engine.reference.ReferenceEngine;
 public final class Tolerance {
   private static final double U = Math.scalb(1.0, -24);
 
-  /** The engines' evaluation error budget for sigmoid, swish and GELU, in units of u. */
+  /** The engines' evaluation error budget for sigmoid, swish, GELU and tanh, in units of u. */
   public static final double EVAL_ULPS = 20;
 
   private Tolerance() {}

@@ -30,6 +30,7 @@ import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.Lifetime;
 import io.convkit.tensor.Shape;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,10 +44,11 @@ import java.util.Map;
  * <ul>
  *   <li>A batch norm right after a conv is folded into it ({@link BnFold}); any other batch norm
  *       runs as a per-channel affine on the host.</li>
- *   <li>A ReLU, ReLU6, sigmoid, swish or GELU is fused into the conv, FC or add that produces its
- *       input, when that output feeds nothing else (through folded BNs and dropouts); tanh,
- *       hard-swish, hard-sigmoid, and any activation without such a producer, run on the
- *       host.</li>
+ *   <li>A ReLU, ReLU6, sigmoid, swish, GELU or tanh is fused into the conv, FC or add that
+ *       produces its input, when that output feeds nothing else (through folded BNs and
+ *       dropouts); hard-swish, hard-sigmoid, and any activation without such a producer, run on
+ *       the host.</li>
+ *   <li>LeNet-5's subsampling is a depthwise conv (every tap of a channel its coefficient).</li>
  *   <li>Inception-ResNet's scaled residual {@code x + s * r}: {@code s} is folded into the conv
  *       that produces {@code r} when {@code r} feeds only the add; otherwise a host scale.</li>
  *   <li>ConvNeXt's layer scale (gamma per channel) is folded into the weights and bias of the
@@ -63,7 +65,7 @@ import java.util.Map;
  *   <li>Flatten, dropout, folded BNs, fused activations and folded layer scales are aliases (no
  *       step).</li>
  *   <li>Everything else (softmax, unfolded batch norm, a layer scale that does not fold,
- *       standalone activations, LeNet-5's subsampling and RBF, residual scales that do not fold)
+ *       standalone activations, LeNet-5's RBF, residual scales that do not fold)
  *       runs as {@link HostOps} on host arrays.</li>
  * </ul>
  */
@@ -233,12 +235,7 @@ public final class ForwardPlan implements AutoCloseable {
             s[0].dim(0), s[0].dim(1), s[0].plane(), g, null, y)));
       }
     } else if (l instanceof Subsampling sub) {
-      float[] coeff = w(name, "weight");
-      float[] bias = w(name, "bias");
-      int k = sub.window();
-      add(n, host(name, n, "subsample", in -> Shape.of(in[0].n(), in[0].c(), in[0].h() / k,
-          in[0].w() / k), (x, s, y, ys) -> HostOps.subsample(x[0], s[0].n(), s[0].c(), s[0].h(),
-          s[0].w(), k, coeff, bias, y)));
+      add(n, subsampleStep(name, in(n, 0), sub));
     } else if (l instanceof RbfOutput r) {
       float[] centres = w(name, "weight");
       add(n, host(name, n, "rbf", in -> Shape.of(in[0].dim(0), r.out()),
@@ -266,6 +263,25 @@ public final class ForwardPlan implements AutoCloseable {
       bias = f.bias();
     }
     return new Step.Conv(name, in, newValue(), spec, weight, bias);
+  }
+
+  /**
+   * LeNet-5's subsampling as the engines' depthwise convolution it is: a window x window kernel
+   * of stride window, no padding (a remainder row or column is dropped, as the layer's shape
+   * says), every tap of channel c weighted coeff[c], plus bias[c]. On the engines its tanh fuses
+   * and no value goes through the host (the host loop cost LeNet-5 most of its time).
+   */
+  private Step.Conv subsampleStep(String name, int in, Subsampling sub) {
+    float[] coeff = w(name, "weight");
+    int c = sub.channels();
+    int k = sub.window();
+    ConvSpec spec = ConvSpec.builder(c, c, k, k).stride(k).groups(c).bias(true).name(name)
+        .build();
+    float[] weight = new float[c * k * k];
+    for (int ch = 0; ch < c; ch++) {
+      Arrays.fill(weight, ch * k * k, (ch + 1) * k * k, coeff[ch]);
+    }
+    return new Step.Conv(name, in, newValue(), spec, weight, w(name, "bias"));
   }
 
   /**

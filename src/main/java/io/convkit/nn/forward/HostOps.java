@@ -4,10 +4,9 @@ import io.convkit.nn.Act;
 
 /**
  * The network operations no engine has a kernel for, as plain Java loops on host arrays (NCHW,
- * batch first): standalone activations (tanh, hard-swish, hard-sigmoid, or one with no conv or
- * add to fuse into), softmax,
- * per-channel affine (a layer scale that does not fold, an unfolded batch norm), LeNet-5's
- * subsampling and RBF output, and a scalar scale. The networks' heavy work (convolutions with
+ * batch first): standalone activations (hard-swish, hard-sigmoid, or one with no conv or add to
+ * fuse into), softmax, per-channel affine (a layer scale that does not fold, an unfolded batch
+ * norm), LeNet-5's RBF output, and a scalar scale. The networks' heavy work (convolutions with
  * their activations, pooling, adds, LRN, layer norm, concatenation, SE's channel scaling) runs
  * on the engines.
  *
@@ -33,7 +32,7 @@ public final class HostOps {
   /**
    * One activation value, in double: the conv epilogue's float64 definition
    * ({@link io.convkit.conv.Activation#apply}) for every kind that fuses, so a host activation and
-   * a fused one mean the same function; tanh and hard-swish have no epilogue code.
+   * a fused one mean the same function; hard-swish has no epilogue code.
    */
   public static double activation(Act.Kind kind, double v) {
     return switch (kind) {
@@ -89,31 +88,6 @@ public final class HostOps {
         int base = (b * c + ch) * hw;
         for (int p = 0; p < hw; p++) {
           y[base + p] = (float) (x[base + p] * s + t);
-        }
-      }
-    }
-  }
-
-  /**
-   * LeNet-5's subsampling (S2, S4): per channel, the sum of each non-overlapping
-   * {@code window x window} block times {@code coeff[c]} plus {@code bias[c]}; the output is
-   * {@code h/window x w/window} (a remainder row or column is dropped).
-   */
-  public static void subsample(float[] x, int n, int c, int h, int w, int window, float[] coeff,
-      float[] bias, float[] y) {
-    int oh = h / window;
-    int ow = w / window;
-    for (int plane = 0; plane < n * c; plane++) {
-      int ch = plane % c;
-      for (int oy = 0; oy < oh; oy++) {
-        for (int ox = 0; ox < ow; ox++) {
-          double sum = 0;
-          for (int ky = 0; ky < window; ky++) {
-            for (int kx = 0; kx < window; kx++) {
-              sum += x[(plane * h + oy * window + ky) * w + ox * window + kx];
-            }
-          }
-          y[(plane * oh + oy) * ow + ox] = (float) (sum * coeff[ch] + bias[ch]);
         }
       }
     }

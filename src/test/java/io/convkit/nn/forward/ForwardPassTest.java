@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.convkit.engine.Engine;
 import io.convkit.engine.Engines;
+import io.convkit.nn.Act;
 import io.convkit.nn.Network;
 import io.convkit.nn.NetworkBuilder;
+import io.convkit.nn.Subsampling;
 import io.convkit.nn.models.Models;
 import io.convkit.nn.weights.NetworkWeights;
 import io.convkit.tensor.Layout;
@@ -114,6 +116,51 @@ class ForwardPassTest {
       // no host step at all
       assertEquals(0, plan.steps().stream().filter(s -> s.kind() == Step.Kind.HOST).count());
       assertTrue(plan.steps().stream().anyMatch(s -> s.kind() == Step.Kind.CONCAT));
+    }
+  }
+
+  @Test
+  void leNetSubsamplingAndTanhRunOnTheEngines() {
+    Network lenet = Models.create("lenet5");
+    try (ForwardPlan plan = new ForwardPlan(lenet, NetworkWeights.random(lenet, 1))) {
+      // every tanh fused into its conv, FC or subsampling (a depthwise conv): only the RBF
+      // output is left on the host
+      List<Step> host = plan.steps().stream().filter(s -> s.kind() == Step.Kind.HOST).toList();
+      assertEquals(List.of("output"), host.stream().map(Step::name).toList());
+    }
+    // S2's definition on a 2-channel 5x5 input (the fifth row and column dropped): per channel
+    // tanh(coeff * (sum of the 2x2 block) + bias), on every engine
+    NetworkBuilder b = Network.builder("sub", Shape.of(1, 2, 5, 5));
+    b.layer("s", new Subsampling(2, 2)).act(Act.Kind.TANH);
+    Network net = b.build();
+    NetworkWeights w = NetworkWeights.random(net, 6);
+    float[] coeff = w.get("s", "weight");
+    float[] bias = w.get("s", "bias");
+    float[] x = ConvCases.data(3, 50);
+    double[] want = new double[8];
+    for (int c = 0; c < 2; c++) {
+      for (int p = 0; p < 4; p++) {
+        double sum = 0;
+        for (int dy = 0; dy < 2; dy++) {
+          for (int dx = 0; dx < 2; dx++) {
+            sum += x[c * 25 + (2 * (p / 2) + dy) * 5 + 2 * (p % 2) + dx];
+          }
+        }
+        want[c * 4 + p] = Math.tanh(coeff[c] * sum + bias[c]);
+      }
+    }
+    try (Engine ref = Engines.reference(); Engine cpu = Engines.cpu(1);
+        Tensor in = Tensor.of(x, 1, 2, 5, 5); ForwardPlan plan = new ForwardPlan(net, w)) {
+      for (Engine e : List.of(ref, cpu)) {
+        try (ForwardPass pass = new ForwardPass(plan, e)) {
+          float[] got = pass.forward(in).toArray();
+          for (int i = 0; i < 8; i++) {
+            // four products summed in float, then tanh (1-Lipschitz) within a few ulp
+            assertEquals(want[i], got[i], 1e-6 * (1 + Math.abs(coeff[i / 4]) * 4), e.name()
+                + " output " + i);
+          }
+        }
+      }
     }
   }
 

@@ -36,18 +36,6 @@ class HostOpsTest {
   }
 
   @Test
-  void subsampleSumsTimesCoefficientPlusBias() {
-    // 4x4 plane 0..15, window 2: block sums 0+1+4+5 = 10, 2+3+6+7 = 18, 42, 50; x 0.5 + 1
-    float[] x = new float[16];
-    for (int i = 0; i < 16; i++) {
-      x[i] = i;
-    }
-    float[] y = new float[4];
-    HostOps.subsample(x, 1, 1, 4, 4, 2, new float[] {0.5f}, new float[] {1}, y);
-    assertArrayEquals(new float[] {6, 10, 22, 26}, y);
-  }
-
-  @Test
   void rbfIsSquaredDistance() {
     // x = [1, 2]; centres [1, 1] -> 0 + 1 = 1, [-1, 0] -> 4 + 4 = 8
     float[] y = new float[2];
