@@ -23,27 +23,30 @@
 #define VEXP(x) ck_exp8_avx2(x)
 /* e^x per lane. x = n*ln2 + r with n = round(x*log2(e)) and |r| <= ln2/2 (a little more at the
  * clamps); e^r by its Taylor series to degree 7 (truncation < 6e-9 relative, below float
- * rounding); 2^n placed straight into the exponent bits. ln2 is split into a high part with few
- * significant bits (n*hi is exact) and the low remainder, so r carries no cancellation error.
- * x is clamped to [-88.5, 88.37] and n to [-127, 127]: the top stays finite (~2.5e38, never Inf);
- * at the bottom n = -127 makes the exponent field 0, so e^x for x below about -87.7 is exactly
- * 0 (where the true value is subnormal or less), and huge |x| never turns into Inf * 0 = NaN. */
+ * rounding), summed in Estrin's order (pairs, then r^2, then r^4: four dependent FMAs rather
+ * than Horner's seven; the epilogues are bound by such chains, not by the FMA count); 2^n placed
+ * straight into the exponent bits. ln2 is split into a high part with few significant bits
+ * (n*hi is exact) and the low remainder, so r carries no cancellation error. x is clamped to
+ * [-87.9, 88.37], so n lies in [-127, 127]: the top stays finite (~2.5e38, never Inf); at the
+ * bottom n = -127 makes the exponent field 0, so e^x for x below about -87.7 is exactly 0 (where
+ * the true value is subnormal or less), and huge |x| never turns into Inf * 0 = NaN. */
 static inline __m256 ck_exp8_avx2(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.5f)), _mm256_set1_ps(88.37f));
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  n = _mm256_min_ps(_mm256_max_ps(n, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.9f)), _mm256_set1_ps(88.37f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const __m256 r2 = _mm256_mul_ps(r, r);
+  const __m256 r4 = _mm256_mul_ps(r2, r2);
+  const __m256 p01 = _mm256_add_ps(r, _mm256_set1_ps(1.0f));
+  const __m256 p23 = _mm256_fmadd_ps(r, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
+  const __m256 p45 = _mm256_fmadd_ps(r, _mm256_set1_ps(1.0f / 120.0f), _mm256_set1_ps(1.0f / 24.0f));
+  const __m256 p67 =
+      _mm256_fmadd_ps(r, _mm256_set1_ps(1.0f / 5040.0f), _mm256_set1_ps(1.0f / 720.0f));
+  const __m256 p =
+      _mm256_fmadd_ps(r4, _mm256_fmadd_ps(r2, p67, p45), _mm256_fmadd_ps(r2, p23, p01));
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 #define CK_FN(name) name##_avx2
