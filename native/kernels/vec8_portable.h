@@ -59,6 +59,10 @@ static inline ck_pv8 ck_pv8_exp(ck_pv8 x) {
   return ck_pv8_load(t);
 }
 #define VEXP(x) ck_pv8_exp(x)
+static inline void ck_pv8_expn(ck_pv8* x, int m) {
+  for (int k = 0; k < m; k++) x[k] = ck_pv8_exp(x[k]);
+}
+#define VEXPN(x, m) ck_pv8_expn((x), (m))
 static inline void ck_pv8_store_first(float* p, ck_pv8 v, int n) {
   float tmp[8];
   memcpy(tmp, &v, 32);

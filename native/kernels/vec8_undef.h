@@ -15,6 +15,7 @@
 #undef VMAX_NAN
 #undef VSELECT_SIGN
 #undef VEXP
+#undef VEXPN
 #undef CK_FN
 #undef VSTORE_FIRST
 #undef VLOAD_FIRST

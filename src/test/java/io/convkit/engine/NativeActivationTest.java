@@ -9,9 +9,12 @@ import io.convkit.conv.Algorithm;
 import io.convkit.conv.ConvSpec;
 import io.convkit.conv.Planner;
 import io.convkit.nn.Conv2d;
+import io.convkit.tensor.Device;
+import io.convkit.tensor.Layout;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.CpuVariants;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -139,6 +142,49 @@ class NativeActivationTest {
         }
       }
       assertTrue(ran >= 2 * engines.size(), "at least two algorithms for " + act);
+    }
+  }
+
+  /**
+   * The NHWC kernels apply the same functions, four vectors at a time where they can: the dense
+   * tiles' epilogue (a 1x1 identity conv on 8 channels: six pixels' vectors per tile) and the
+   * depthwise rows (a 1x1 identity depthwise conv on 64 channels: eight vectors per pixel). The
+   * identity's other weights are 0 and the inputs finite, so the sums are exact.
+   */
+  @Test
+  void nhwcKernelsApplyTheSameFunctions() {
+    for (int c : new int[] {8, 64}) {
+      float[] x = inputs();
+      int pixels = (x.length + c - 1) / c;
+      float[] nhwc = Arrays.copyOf(x, pixels * c); // pixel p, channel k at p * c + k
+      float[] nchw = new float[nhwc.length];
+      for (int p = 0; p < pixels; p++) {
+        for (int k = 0; k < c; k++) {
+          nchw[k * pixels + p] = nhwc[p * c + k];
+        }
+      }
+      float[] identity = new float[c * c];
+      for (int k = 0; k < c; k++) {
+        identity[k * c + k] = 1f;
+      }
+      float[] ones = new float[c];
+      Arrays.fill(ones, 1f);
+      for (Activation act : TRANSCENDENTAL) {
+        // c = 8: dense (nhwc_dense); c = 64: depthwise (nhwc_depthwise)
+        ConvSpec spec = c == 8
+            ? ConvSpec.builder(c, c, 1, 1).activation(act).name("identity").build()
+            : ConvSpec.builder(c, c, 1, 1).groups(c).activation(act).name("identity_dw").build();
+        for (Engine e : engines) {
+          try (Conv2d conv = new Conv2d(spec, c == 8 ? identity : ones, null);
+              Tensor in = Tensor.ofNhwc(nhwc, 1, c, 1, pixels);
+              Tensor y = Tensor.allocate(in.shape(), Device.HOST, Layout.NHWC)) {
+            String ran = e.implementation(conv.plan(in.shape()), Layout.NHWC);
+            assertTrue(ran.startsWith(c == 8 ? "nhwc_dense" : "nhwc_depthwise"), ran);
+            conv.forwardInto(in, e, y);
+            check(e.name() + " " + ran, act, nchw, y.toArray());
+          }
+        }
+      }
     }
   }
 
