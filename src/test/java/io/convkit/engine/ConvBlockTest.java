@@ -213,7 +213,17 @@ class ConvBlockTest {
     fusedForwardEqualsUnfused(Models.create("efficientnet_b0"), "block2_expand -> block2_dw");
   }
 
-  private static void fusedForwardEqualsUnfused(Network net, String wantBlock) {
+  @Test
+  void forwardPassFusesMobileNetV1sPointwiseIntoTheNextDepthwiseWithTheUnfusedBits() {
+    // pw1's 64 x 112 x 112 output stays inside pw1 -> dw2 -> pw2; dw1 runs alone (its block
+    // with pw1 would keep only the smaller 32 x 112 x 112)
+    List<String> blocks = fusedForwardEqualsUnfused(Models.create("mobilenet_v1"),
+        "conv_pw_1 -> conv_dw_2 -> conv_pw_2");
+    assertTrue(blocks.stream().noneMatch(b -> b.startsWith("conv_dw_1")), "fused: " + blocks);
+    assertTrue(blocks.contains("conv_dw_3 -> conv_pw_3"), "fused: " + blocks);
+  }
+
+  private static List<String> fusedForwardEqualsUnfused(Network net, String wantBlock) {
     Shape input = Shape.of(1, 3, 224, 224);
     try (Engine cpu = Engines.cpu(2);
         ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, 3));
@@ -230,6 +240,7 @@ class ConvBlockTest {
         assertEquals(Float.floatToIntBits(unfused[i]), Float.floatToIntBits(fused[i]),
             "output " + i + ": " + fused[i] + " vs unfused " + unfused[i]);
       }
+      return blocks;
     }
   }
 }

@@ -429,7 +429,8 @@ public final class ForwardPass implements AutoCloseable {
    * expand is the step just before, a conv read only by d; project the step just after, a conv
    * that alone reads d (with the add fused into it, whose other input is computed before the
    * block starts). All NHWC. The first form the engine fuses wins: expand + d + project, d +
-   * project, expand + d (EfficientNet, where squeeze-excitation reads d).
+   * project (unless the project would keep a larger tensor inside as the next block's expand),
+   * expand + d (EfficientNet, where squeeze-excitation reads d).
    * block[head] = {expand or -1, d, project or -1}.
    */
   private int[][] blocks(Shape[] sh, Layout[] mode, Layout[] layoutOf, int[] fusedAdd) {
@@ -460,7 +461,8 @@ public final class ForwardPass implements AutoCloseable {
           && engine.fusesBlock(ep, dp, pp, Layout.NHWC)) {
         b = new int[] {e, i, i + 1};
       } else if (pc != null && (j < 0 || residualBefore(j, pc.output(), producer, i))
-          && engine.fusesBlock(null, dp, pp, Layout.NHWC)) {
+          && engine.fusesBlock(null, dp, pp, Layout.NHWC)
+          && !expandsLargerBlock(i + 1, sh[d.input(0)], sh, mode, layoutOf, readers, fusedAdd)) {
         b = new int[] {-1, i, i + 1};
       } else if (ec != null && fusedAdd[i] < 0 && engine.fusesBlock(ep, dp, null, Layout.NHWC)) {
         b = new int[] {e, i, -1};
@@ -475,6 +477,26 @@ public final class ForwardPass implements AutoCloseable {
       }
     }
     return block;
+  }
+
+  /**
+   * True when conv step p (a project candidate) would rather expand the depthwise step after it:
+   * that block keeps p's output, larger than {@code inner}, out of memory. MobileNet v1's
+   * pw1 -> dw2 -> pw2 keeps pw1's 64 x 112 x 112 floats in the cache, where dw1 -> pw1 would keep
+   * dw1's 32 x 112 x 112 and send pw1's to memory for dw2 to read back.
+   */
+  private boolean expandsLargerBlock(int p, Shape inner, Shape[] sh, Layout[] mode,
+      Layout[] layoutOf, int[] readers, int[] fusedAdd) {
+    int i = p + 1;
+    if (i >= steps.size() || fusedAdd[p] >= 0 || !(steps.get(p) instanceof Step.Conv pc)
+        || !(steps.get(i) instanceof Step.Conv d) || d.input(0) != pc.output()
+        || readers[pc.output()] != 1 || pc.output() == plan.output() || mode[p] != Layout.NHWC
+        || mode[i] != Layout.NHWC || layoutOf[d.output()] != Layout.NHWC
+        || sh[pc.output()].elements() <= inner.elements()) {
+      return false;
+    }
+    return engine.fusesBlock(pc.conv().plan(sh[pc.input(0)]), d.conv().plan(sh[d.input(0)]), null,
+        Layout.NHWC);
   }
 
   /** How many step inputs read each value. */

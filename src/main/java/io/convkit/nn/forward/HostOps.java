@@ -68,12 +68,15 @@ public final class HostOps {
       for (int i = 0; i < features; i++) {
         max = Math.max(max, x[base + i]);
       }
+      // each exponential once (y may be x: x[i] is read before y[i] is written)
+      double[] e = new double[features];
       double sum = 0;
       for (int i = 0; i < features; i++) {
-        sum += Math.exp(x[base + i] - max);
+        e[i] = Math.exp(x[base + i] - max);
+        sum += e[i];
       }
       for (int i = 0; i < features; i++) {
-        y[base + i] = (float) (Math.exp(x[base + i] - max) / sum);
+        y[base + i] = (float) (e[i] / sum);
       }
     }
   }
