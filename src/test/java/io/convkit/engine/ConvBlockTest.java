@@ -13,16 +13,14 @@ import io.convkit.conv.ConvSpec;
 import io.convkit.engine.cpu.CpuEngine;
 import io.convkit.nn.Conv2d;
 import io.convkit.nn.Network;
-import io.convkit.nn.forward.ForwardPass;
-import io.convkit.nn.forward.ForwardPlan;
 import io.convkit.nn.models.Models;
-import io.convkit.nn.weights.NetworkWeights;
 import io.convkit.tensor.Device;
 import io.convkit.tensor.Layout;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.ConvCases;
 import io.convkit.testing.ConvCheck;
+import io.convkit.testing.CpuPasses;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -225,22 +223,18 @@ class ConvBlockTest {
 
   private static List<String> fusedForwardEqualsUnfused(Network net, String wantBlock) {
     Shape input = Shape.of(1, 3, 224, 224);
-    try (Engine cpu = Engines.cpu(2);
-        ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, 3));
-        ForwardPass pass = new ForwardPass(plan, cpu);
-        Tensor x = Tensor.of(ConvCases.data(9, input.elements()), input.dims())) {
+    return CpuPasses.run(net, 3, input, (pass, x) -> {
       List<String> blocks = pass.fusedBlocks(input);
       assertTrue(blocks.size() >= 3, "fused blocks: " + blocks);
       assertTrue(blocks.contains(wantBlock), "fused blocks: " + blocks);
       float[] fused = pass.forward(x).toArray();
-      // With an observer every step runs alone: the unfused pass.
-      float[] unfused = pass.forward(x, (i, t) -> { }).toArray();
+      float[] unfused = CpuPasses.unfused(pass, x);
       assertEquals(unfused.length, fused.length);
       for (int i = 0; i < fused.length; i++) {
         assertEquals(Float.floatToIntBits(unfused[i]), Float.floatToIntBits(fused[i]),
             "output " + i + ": " + fused[i] + " vs unfused " + unfused[i]);
       }
       return blocks;
-    }
+    });
   }
 }

@@ -440,15 +440,13 @@ public final class ForwardPass implements AutoCloseable {
     int[] readers = readers();
     int[] producer = producers();
     for (int i = 0; i < n; i++) {
-      if (!(steps.get(i) instanceof Step.Conv d) || taken[i] || mode[i] != Layout.NHWC
-          || layoutOf[d.input(0)] != Layout.NHWC || layoutOf[d.output()] != Layout.NHWC) {
+      Step.Conv d = nhwcConv(i, mode, layoutOf);
+      if (d == null || taken[i]) {
         continue;
       }
       ConvPlan dp = d.conv().plan(sh[d.input(0)]);
       int e = i - 1;
-      Step.Conv ec = e >= 0 && !taken[e] && steps.get(e) instanceof Step.Conv c
-          && c.output() == d.input(0) && readers[c.output()] == 1 && mode[e] == Layout.NHWC
-          && c.output() != plan.output() ? c : null;
+      Step.Conv ec = e >= 0 && !taken[e] ? expandOf(e, d, mode, readers) : null;
       int j = i + 1 < n ? fusedAdd[i + 1] : -1;
       Step.Conv pc = i + 1 < n && steps.get(i + 1) instanceof Step.Conv q
           && q.input(0) == d.output() && readers[d.output()] == 1 && d.output() != plan.output()
@@ -487,16 +485,27 @@ public final class ForwardPass implements AutoCloseable {
    */
   private boolean expandsLargerBlock(int p, Shape inner, Shape[] sh, Layout[] mode,
       Layout[] layoutOf, int[] readers, int[] fusedAdd) {
-    int i = p + 1;
-    if (i >= steps.size() || fusedAdd[p] >= 0 || !(steps.get(p) instanceof Step.Conv pc)
-        || !(steps.get(i) instanceof Step.Conv d) || d.input(0) != pc.output()
-        || readers[pc.output()] != 1 || pc.output() == plan.output() || mode[p] != Layout.NHWC
-        || mode[i] != Layout.NHWC || layoutOf[d.output()] != Layout.NHWC
-        || sh[pc.output()].elements() <= inner.elements()) {
-      return false;
-    }
-    return engine.fusesBlock(pc.conv().plan(sh[pc.input(0)]), d.conv().plan(sh[d.input(0)]), null,
-        Layout.NHWC);
+    Step.Conv d = p + 1 < steps.size() ? nhwcConv(p + 1, mode, layoutOf) : null;
+    Step.Conv pc = d == null || fusedAdd[p] >= 0 ? null : expandOf(p, d, mode, readers);
+    return pc != null && sh[pc.output()].elements() > inner.elements()
+        && engine.fusesBlock(pc.conv().plan(sh[pc.input(0)]), d.conv().plan(sh[d.input(0)]),
+            null, Layout.NHWC);
+  }
+
+  /** Step i as a block's depthwise candidate: a conv run in NHWC on NHWC values; else null. */
+  private Step.Conv nhwcConv(int i, Layout[] mode, Layout[] layoutOf) {
+    return steps.get(i) instanceof Step.Conv d && mode[i] == Layout.NHWC
+        && layoutOf[d.input(0)] == Layout.NHWC && layoutOf[d.output()] == Layout.NHWC ? d : null;
+  }
+
+  /**
+   * Step e as the expand of depthwise step d: an NHWC conv whose output only d reads and that
+   * is not the network's output; else null.
+   */
+  private Step.Conv expandOf(int e, Step.Conv d, Layout[] mode, int[] readers) {
+    return steps.get(e) instanceof Step.Conv c && c.output() == d.input(0)
+        && readers[c.output()] == 1 && mode[e] == Layout.NHWC && c.output() != plan.output()
+        ? c : null;
   }
 
   /** How many step inputs read each value. */

@@ -275,8 +275,7 @@ public final class ForwardPlan implements AutoCloseable {
     float[] coeff = w(name, "weight");
     int c = sub.channels();
     int k = sub.window();
-    ConvSpec spec = ConvSpec.builder(c, c, k, k).stride(k).groups(c).bias(true).name(name)
-        .build();
+    ConvSpec spec = Specs.conv(name, c, c, k, k, 0, c, true);
     float[] weight = new float[c * k * k];
     for (int ch = 0; ch < c; ch++) {
       Arrays.fill(weight, ch * k * k, (ch + 1) * k * k, coeff[ch]);

@@ -62,6 +62,7 @@ public final class HostOps {
 
   /** Softmax over each sample's {@code features} values (the largest subtracted first). */
   public static void softmax(float[] x, int n, int features, float[] y) {
+    double[] e = new double[features];
     for (int b = 0; b < n; b++) {
       int base = b * features;
       double max = Double.NEGATIVE_INFINITY;
@@ -69,7 +70,6 @@ public final class HostOps {
         max = Math.max(max, x[base + i]);
       }
       // each exponential once (y may be x: x[i] is read before y[i] is written)
-      double[] e = new double[features];
       double sum = 0;
       for (int i = 0; i < features; i++) {
         e[i] = Math.exp(x[base + i] - max);

@@ -17,6 +17,7 @@ import io.convkit.tensor.Layout;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.testing.ConvCases;
+import io.convkit.testing.CpuPasses;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.Pointer;
@@ -81,17 +82,15 @@ class ForwardPassTest {
       Network net = Models.create(model, model.equals("mobilenet_v2") ? Map.of("alpha", "0.5")
           : Map.of());
       Shape in = Shape.of(2, 3, 64, 64);
-      try (Engine cpu = Engines.cpu(2);
-          ForwardPlan plan = new ForwardPlan(net, NetworkWeights.random(net, 5));
-          ForwardPass pass = new ForwardPass(plan, cpu);
-          Tensor x = Tensor.of(ConvCases.data(9, in.elements()), in.dims())) {
+      CpuPasses.run(net, 5, in, (pass, x) -> {
         List<String> fused = pass.fusedAdds(in);
         assertTrue(fused.size() >= (model.equals("resnet18") ? 8 : 10), model + ": " + fused);
         float[] together = pass.forward(x).toArray();
-        // With an observer every step runs alone (the add in place after its conv).
-        float[] apart = pass.forward(x, (i, t) -> { }).toArray();
+        // unfused: the add runs in place after its conv
+        float[] apart = CpuPasses.unfused(pass, x);
         assertArrayEquals(apart, together, model + ": fused and unfused adds");
-      }
+        return null;
+      });
     }
   }
 
