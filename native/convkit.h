@@ -152,6 +152,28 @@ const char* ck_dw_nhwc_variant(int isa, const long long* g);
 void ck_dw_nhwc(int isa, const long long* g, const float* in, const float* packed,
                 const float* bias, float* out, int act, long long t0, long long t1, float* scratch);
 
+/* Winograd F(m x m, 3 x 3), m = 2 or 4, for a 3x3 stride-1 undilated dense conv (groups 1),
+ * NHWC in and out, any padding: the same result as ck_conv_nhwc within the error bound of
+ * docs/DESIGN.md (non-finite values exactly where it puts them). w is PyTorch's [K][C][3][3];
+ * ck_wino_nhwc_pack transforms it (in double) into ck_wino_nhwc_packed_floats(g, m) floats and
+ * returns 0, or -1 when its temporary memory cannot be had; packed[0] is 1 when every weight is
+ * finite (else the caller runs the direct kernel). The tiles are cut into
+ * ck_wino_nhwc_chunks(g, m) chunks; each chunk runs phase 0 (input transform), 1 (the
+ * multiply) and 2 (output transform, bias, residual, activation) in that order, each phase's
+ * tasks [t0, t1) of ck_wino_nhwc_tasks(g, m, phase, chunk) split across threads, all of a
+ * phase's tasks finished before the next phase starts. scratch: one buffer of
+ * ck_wino_nhwc_scratch_floats(g, m) floats shared by the threads of a call. res and out as
+ * ck_conv_nhwc's; out != in. */
+long long ck_wino_nhwc_packed_floats(const long long* g, int m);
+int ck_wino_nhwc_pack(const long long* g, int m, const float* w, float* packed);
+long long ck_wino_nhwc_chunks(const long long* g, int m);
+long long ck_wino_nhwc_tasks(const long long* g, int m, int phase, long long chunk);
+long long ck_wino_nhwc_scratch_floats(const long long* g, int m);
+const char* ck_wino_nhwc_variant(int isa, const long long* g, int m);
+void ck_wino_nhwc(int isa, const long long* g, int m, int phase, long long chunk,
+                  const float* in, const float* packed, const float* bias, const float* res,
+                  float* out, int act, long long t0, long long t1, float* scratch);
+
 /* Fused inverted-residual block, NHWC, one image row band at a time (MobileNet v2's block;
  * EfficientNet's expand + depthwise, whose squeeze-excitation needs the whole depthwise output):
  *   e = act_e(conv_1x1(in; we, be))   (expand = 1; else e = in),

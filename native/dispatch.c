@@ -65,6 +65,17 @@ void ck_conv_nhwc(int isa, const long long* g, long long groups, const float* in
                                                          act, t0, t1, scratch);
 }
 
+const char* ck_wino_nhwc_variant(int isa, const long long* g, int m) {
+  return (isa == 1 ? ck_wino_nhwc_variant_avx2 : ck_wino_nhwc_variant_portable)(g, m);
+}
+
+void ck_wino_nhwc(int isa, const long long* g, int m, int phase, long long chunk,
+                  const float* in, const float* packed, const float* bias, const float* res,
+                  float* out, int act, long long t0, long long t1, float* scratch) {
+  (isa == 1 ? ck_wino_nhwc_avx2 : ck_wino_nhwc_portable)(g, m, phase, chunk, in, packed, bias,
+                                                         res, out, act, t0, t1, scratch);
+}
+
 const char* ck_dw_nhwc_variant(int isa, const long long* g) {
   return (isa == 1 ? ck_dw_nhwc_variant_avx2 : ck_dw_nhwc_variant_portable)(g);
 }

@@ -13,6 +13,7 @@
 #include "kernels/connection_table.inc"
 #include "kernels/norm.inc"
 #include "kernels/conv_nhwc.inc"
+#include "kernels/winograd_nhwc.inc"
 #include "kernels/dw_nhwc.inc"
 #include "kernels/ir_nhwc.inc"
 #include "kernels/pool_nhwc.inc"

@@ -8,6 +8,7 @@
  * functions taken. */
 #include "common.c"
 #include "conv_nhwc.c"
+#include "winograd_nhwc.c"
 #include "nhwc_ops.c"
 #include "ir_nhwc.c"
 #include "isa_portable.c"

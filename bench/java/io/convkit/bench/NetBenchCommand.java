@@ -44,8 +44,9 @@ public final class NetBenchCommand {
       List.of("lenet5", "mobilenet_v1", "mobilenet_v2", "resnet50:variant=v1.5", "vgg16",
           "efficientnet_b0", "convnext_tiny");
   // cpu-nchw: the CPU engine keeping NCHW between layers (the first engine's OpenBLAS paths), to
-  // show in one run what the NHWC kernels changed.
-  static final List<String> ENGINES = List.of("cpu", "cpu-nchw", "opencl", "ort");
+  // show in one run what the NHWC kernels changed; cpu-exact: the CPU engine of precision EXACT
+  // (no Winograd), to show what Winograd changed.
+  static final List<String> ENGINES = List.of("cpu", "cpu-nchw", "cpu-exact", "opencl", "ort");
   static final Budget DEFAULT_BUDGET = new Budget(500, 1000, 3);
   /**
    * Blocks per engine, alternating: ours, ORT, ours, ORT, ... for each model; each engine's
@@ -210,6 +211,11 @@ public final class NetBenchCommand {
       v1 = Engines.cpu(t, io.convkit.tensor.Layout.NCHW);
       ChildJvm.emit(out, "engine", "cpu-nchw", v1.name());
     }
+    Engine exact = null;
+    if (o.engines().contains("cpu-exact")) {
+      exact = Engines.cpu(t, io.convkit.engine.Precision.EXACT);
+      ChildJvm.emit(out, "engine", "cpu-exact", exact.name());
+    }
     if (o.engines().contains("ort")) {
       ChildJvm.emit(out, "engine", "ort", "ONNX Runtime "
           + ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion() + " (CPU, "
@@ -234,7 +240,12 @@ public final class NetBenchCommand {
           for (int round = 0; round < o.rounds(); round++) {
             float[] cpuOut = null;
             for (String engineName : o.engines()) {
-              Engine e = engineName.equals("cpu") ? cpu : engineName.equals("cpu-nchw") ? v1 : cl;
+              Engine e = switch (engineName) {
+                case "cpu" -> cpu;
+                case "cpu-nchw" -> v1;
+                case "cpu-exact" -> exact;
+                default -> cl;
+              };
               boolean ort = engineName.equals("ort");
               if (ort ? peer == null : e == null) {
                 continue;
@@ -280,6 +291,9 @@ public final class NetBenchCommand {
       }
     } finally {
       cpu.close();
+      if (exact != null) {
+        exact.close();
+      }
       if (v1 != null) {
         v1.close();
       }

@@ -32,6 +32,14 @@ public final class Engines {
     return new CpuEngine(threads, Isa.best(), preferred, null);
   }
 
+  /**
+   * The CPU engine of {@code precision}: EXACT never runs Winograd (every output a direct sum of
+   * its products); FAST (the default, or {@code -Dconvkit.precision}) may, where it is faster.
+   */
+  public static Engine cpu(int threads, Precision precision) {
+    return new CpuEngine(threads, Isa.best(), Layout.NHWC, null, precision);
+  }
+
   /** The reference engine: plain Java loops with float64 accumulation; the test oracle. */
   public static Engine reference() {
     return new ReferenceEngine();

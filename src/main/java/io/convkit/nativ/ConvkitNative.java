@@ -16,7 +16,7 @@ import org.bytedeco.javacpp.annotation.Platform;
  * engines call in here.
  */
 @Platform(
-    include = {"convkit.h", "common.c", "conv_nhwc.c", "nhwc_ops.c", "ir_nhwc.c", "isa_portable.c", "isa_avx2.c", "dispatch.c"},
+    include = {"convkit.h", "common.c", "conv_nhwc.c", "winograd_nhwc.c", "nhwc_ops.c", "ir_nhwc.c", "isa_portable.c", "isa_avx2.c", "dispatch.c"},
     compiler = "cpp11")
 public final class ConvkitNative {
   static {
@@ -104,6 +104,27 @@ public final class ConvkitNative {
   public static native void ck_conv_nhwc(int isa, @Cast("const long long*") long[] g,
       long groups, @Const FloatPointer in, @Const FloatPointer packed, @Const FloatPointer bias,
       @Const FloatPointer res, FloatPointer out, int act, long t0, long t1, FloatPointer scratch);
+
+  // Winograd F(m x m, 3 x 3), m = 2 or 4 (see convkit.h): pack once, then per chunk phases 0, 1, 2.
+  public static native long ck_wino_nhwc_packed_floats(@Cast("const long long*") long[] g, int m);
+
+  public static native int ck_wino_nhwc_pack(@Cast("const long long*") long[] g, int m,
+      @Const FloatPointer w, FloatPointer packed);
+
+  public static native long ck_wino_nhwc_chunks(@Cast("const long long*") long[] g, int m);
+
+  public static native long ck_wino_nhwc_tasks(@Cast("const long long*") long[] g, int m,
+      int phase, long chunk);
+
+  public static native long ck_wino_nhwc_scratch_floats(@Cast("const long long*") long[] g, int m);
+
+  public static native String ck_wino_nhwc_variant(int isa, @Cast("const long long*") long[] g,
+      int m);
+
+  public static native void ck_wino_nhwc(int isa, @Cast("const long long*") long[] g, int m,
+      int phase, long chunk, @Const FloatPointer in, @Const FloatPointer packed,
+      @Const FloatPointer bias, @Const FloatPointer res, FloatPointer out, int act, long t0,
+      long t1, FloatPointer scratch);
 
   public static native long ck_dw_nhwc_packed_floats(@Cast("const long long*") long[] g);
 

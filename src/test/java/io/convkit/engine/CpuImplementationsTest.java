@@ -34,7 +34,9 @@ class CpuImplementationsTest {
     Shape in = Shape.of(1, 5, 9, 11);
     ConvPlan p = new Conv2d(DENSE, new float[315], new float[7]).plan(in);
     String nhwc = CpuEngine.misfits(p, Layout.NHWC);
-    assertTrue(nhwc.startsWith("nhwc_dense: fits"), nhwc);
+    // 5 -> 7 channels on 9x11: Winograd fits but the estimates prefer the direct kernel.
+    assertTrue(nhwc.startsWith("nhwc_winograd_f4: estimated "), nhwc);
+    assertTrue(nhwc.contains("; nhwc_dense: fits"), nhwc);
     assertTrue(nhwc.contains("nchw_im2col_sgemm: runs NCHW tensors"), nhwc);
     String nchw = CpuEngine.misfits(p, Layout.NCHW);
     assertTrue(nchw.contains("nhwc_dense: runs NHWC tensors"), nchw);
@@ -62,7 +64,8 @@ class CpuImplementationsTest {
       assertTrue(cpu.fusesResidual(p, Layout.NHWC));
       assertTrue(!cpu.fusesResidual(p, Layout.NCHW));
     }
-    assertEquals("nhwc_dense", CpuEngine.implementations().get(0));
+    assertEquals(List.of("nhwc_winograd_f4", "nhwc_winograd_f2", "nhwc_dense"),
+        CpuEngine.implementations().subList(0, 3));
   }
 
   @Test

@@ -46,7 +46,8 @@ public final class ConvCheck {
         ConvPlan plan = conv.plan(c.input(), a);
         for (Engine e : engines) {
           try (Tensor y = conv.forward(in, e, a)) {
-            Tolerance.assertClose(c + " with " + a + " on " + e.name(), plan, conv.weights(), x,
+            Tolerance.assertClose(c + " with " + a + " on " + e.name(), e, Layout.NCHW, plan,
+                conv.weights(), x,
                 expected, y.toArray());
           }
           ran++;
@@ -63,7 +64,8 @@ public final class ConvCheck {
             try (Tensor y = conv.forward(in4, e)) {
               assertTrue(y.layout() == Layout.NHWC, "output layout " + y.layout());
               Tolerance.assertClose(c + " in NHWC with " + e.implementation(plan, Layout.NHWC)
-                  + " on " + e.name(), plan, conv.weights(), x, expected, y.toArray());
+                  + " on " + e.name(), e, Layout.NHWC, plan, conv.weights(), x, expected,
+                  y.toArray());
             }
             ran++;
           }

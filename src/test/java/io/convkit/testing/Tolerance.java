@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.convkit.conv.Activation;
 import io.convkit.conv.ConvPlan;
+import io.convkit.conv.ConvSpec;
 import io.convkit.conv.ConvWeights;
+import io.convkit.engine.Engine;
 import io.convkit.engine.reference.ReferenceEngine;
+import io.convkit.tensor.Layout;
 
 /**
  * Compares an engine's float32 output with the float64 reference, with a bound derived from the
@@ -44,7 +47,11 @@ public final class Tolerance {
 
   /** The bound for reduction length k, magnitude sum m and activation act. */
   public static double bound(int k, double m, Activation act) {
-    double n = k + 1;
+    return boundForRoundings(k + 1, m, act);
+  }
+
+  /** The bound for a sum whose every term passes at most n roundings, magnitude m, then act. */
+  public static double boundForRoundings(int n, double m, Activation act) {
     double gamma = n * U / (1 - n * U);
     double sum = act.lipschitz() * gamma * m;
     if (exact(act)) {
@@ -121,6 +128,161 @@ public final class Tolerance {
           + Float.MIN_NORMAL;
     }
     return bound;
+  }
+
+  /**
+   * Roundings along each term of a Winograd F(m x m, 3 x 3) output of C input channels, the CPU
+   * engine's nhwc_winograd_f2/f4: y = A^T [sum_c (G g_c G^T) .* (B^T d_c B)] A + b. Expanded, y
+   * is |b| plus a sum of elementary terms a_pi a_qj G_ir G_js g_rs B_ki B_lj d_kl, and each passes
+   * at most 1 rounding for its transformed weight (computed in double, rounded once), 8 for the
+   * input transform (two passes of at most four), 1 for the product, C - 1 for the sum over the
+   * channels, 10 for the output transform (two passes of at most five) and 1 for the bias: C + 20.
+   * The error is then at most gamma(C + 20) * Mw, Mw the sum of the terms' magnitudes
+   * ({@link #winogradMagnitudes}); a tile the engine recomputes directly (its Winograd result was
+   * not finite) meets the direct bound instead, so the bound is the larger of the two.
+   */
+  public static int winogradRoundings(int c) {
+    return c + 20;
+  }
+
+  /**
+   * The Winograd tile m an engine's implementation says it runs (the CPU engine's
+   * nhwc_winograd_f4/f2, the OpenCL engine's "winograd F(4x4)"/"F(2x2)"), or 0 (no Winograd).
+   */
+  public static int winogradTile(String implementation) {
+    return implementation.startsWith("nhwc_winograd_f4")
+        || implementation.startsWith("winograd F(4x4)") ? 4
+        : implementation.startsWith("nhwc_winograd_f2")
+        || implementation.startsWith("winograd F(2x2)") ? 2 : 0;
+  }
+
+  // F(2x2, 3x3) and F(4x4, 3x3): B^T, G, A^T (Lavin and Gray's points), written out here
+  // independently of the native code.
+  private static final double[][] BT2 = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+  private static final double[][] G2 = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
+  private static final double[][] AT2 = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+  private static final double[][] BT4 = {{4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0},
+      {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+  private static final double[][] G4 = {{.25, 0, 0}, {-1 / 6.0, -1 / 6.0, -1 / 6.0},
+      {-1 / 6.0, 1 / 6.0, -1 / 6.0}, {1 / 24.0, 1 / 12.0, 1 / 6.0}, {1 / 24.0, -1 / 12.0, 1 / 6.0},
+      {0, 0, 1}};
+  private static final double[][] AT4 = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0},
+      {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+
+  /**
+   * Mw per output (NCHW order) of F(m x m, 3 x 3) on plan: |b| + sum over channels, taps (r, s)
+   * and window positions (y, x) of |g_rs| |d_yx| W_p(r, y) W_q(s, x), with the one-dimensional
+   * weights W_p(r, y) = sum_i |A^T_pi| |G_ir| |B^T_iy| for output p of its tile. Tiles start at
+   * output (0, 0) and step by m; window positions outside the input hold zeros.
+   */
+  public static double[] winogradMagnitudes(int m, ConvPlan plan, ConvWeights w, float[] x) {
+    double[][] bt = m == 4 ? BT4 : BT2;
+    double[][] g = m == 4 ? G4 : G2;
+    double[][] at = m == 4 ? AT4 : AT2;
+    int a = m + 2;
+    double[][][] w1 = new double[m][3][a];
+    for (int p = 0; p < m; p++) {
+      for (int r = 0; r < 3; r++) {
+        for (int y = 0; y < a; y++) {
+          for (int i = 0; i < a; i++) {
+            w1[p][r][y] += Math.abs(at[p][i]) * Math.abs(g[i][r]) * Math.abs(bt[i][y]);
+          }
+        }
+      }
+    }
+    ConvSpec s = plan.spec();
+    int n = plan.input().n(), c = plan.input().c(), h = plan.input().h(), wd = plan.input().w();
+    int k = plan.output().c(), oh = plan.output().h(), ow = plan.output().w();
+    int tw = (ow + m - 1) / m;
+    float[] wt = w.denseArray();
+    float[] b = w.biasArray();
+    double[] mag = new double[n * k * oh * ow];
+    // Separable: row[iy][tx][q][t] = sum over window column xx of W_q(t, xx) |d(iy, ix0 + xx)|
+    // for one image and channel, then each output sums |g_rt| W_p(r, y) row[iy0 + y][tx][q][t].
+    double[][][][] row = new double[h][tw][m][3];
+    for (int img = 0; img < n; img++) {
+      for (int ch = 0; ch < c; ch++) {
+        for (int iy = 0; iy < h; iy++) {
+          for (int tx = 0; tx < tw; tx++) {
+            int ix0 = tx * m - s.padLeft();
+            for (int q = 0; q < m; q++) {
+              for (int t = 0; t < 3; t++) {
+                double sum = 0;
+                for (int xx = 0; xx < a; xx++) {
+                  int ix = ix0 + xx;
+                  if (ix >= 0 && ix < wd) {
+                    sum += w1[q][t][xx] * Math.abs(x[((img * c + ch) * h + iy) * wd + ix]);
+                  }
+                }
+                row[iy][tx][q][t] = sum;
+              }
+            }
+          }
+        }
+        for (int o = 0; o < k; o++) {
+          for (int oy = 0; oy < oh; oy++) {
+            int p = oy % m;
+            int iy0 = oy - p - s.padTop();
+            for (int ox = 0; ox < ow; ox++) {
+              int q = ox % m;
+              int tx = ox / m;
+              double sum = 0;
+              for (int r = 0; r < 3; r++) {
+                for (int y = 0; y < a; y++) {
+                  int iy = iy0 + y;
+                  if (iy < 0 || iy >= h || w1[p][r][y] == 0) {
+                    continue;
+                  }
+                  double[] rq = row[iy][tx][q];
+                  int wi = ((o * c + ch) * 3 + r) * 3;
+                  sum += w1[p][r][y] * (Math.abs(wt[wi]) * rq[0] + Math.abs(wt[wi + 1]) * rq[1]
+                      + Math.abs(wt[wi + 2]) * rq[2]);
+                }
+              }
+              mag[((img * k + o) * oh + oy) * ow + ox] += sum;
+            }
+          }
+        }
+      }
+      for (int o = 0; o < k; o++) {
+        for (int i = 0; i < oh * ow; i++) {
+          mag[(img * k + o) * oh * ow + i] += b == null ? 0 : Math.abs(b[o]);
+        }
+      }
+    }
+    return mag;
+  }
+
+  /**
+   * {@link #assertClose(String, ConvPlan, ConvWeights, float[], float[], float[])} for the
+   * output of engine e in layout: where e runs Winograd on plan, each output's bound is the
+   * larger of the direct one and gamma(C + 20) * Mw (with the activation's terms as in
+   * {@link #bound}).
+   */
+  public static void assertClose(String what, Engine e, Layout layout, ConvPlan plan,
+      ConvWeights w, float[] x, float[] expected, float[] actual) {
+    int m = winogradTile(e.implementation(plan, layout));
+    if (m == 0) {
+      assertClose(what, plan, w, x, expected, actual);
+      return;
+    }
+    if (expected.length != actual.length) {
+      fail(what + ": output length " + actual.length + ", expected " + expected.length);
+    }
+    float[] mag = ReferenceEngine.magnitudes(plan, w, x);
+    double[] mw = winogradMagnitudes(m, plan, w, x);
+    int k = plan.gemmK();
+    int n = winogradRoundings(plan.input().c());
+    Activation act = plan.spec().activation();
+    for (int i = 0; i < expected.length; i++) {
+      double diff = Math.abs((double) expected[i] - actual[i]);
+      double tol = Math.max(bound(k, mag[i], act), boundForRoundings(n, mw[i], act));
+      if (!(diff <= tol)) {
+        fail(String.format("%s: output %d is %s, reference %s, |diff| %.3g > Winograd F(%dx%d) "
+            + "bound %.3g (C=%d)", what, i, actual[i], expected[i], diff, m, m, tol,
+            plan.input().c()));
+      }
+    }
   }
 
   /** Fails with the first offending output's index, values and bound. */

@@ -11,6 +11,7 @@ import io.convkit.conv.Planner;
 import io.convkit.engine.AbstractEngine;
 import io.convkit.engine.Engine;
 import io.convkit.engine.LrnSpec;
+import io.convkit.engine.Precision;
 import io.convkit.nativ.ConvkitNative;
 import io.convkit.pool.PoolKind;
 import io.convkit.pool.PoolSpec;
@@ -62,6 +63,7 @@ public final class CpuEngine extends AbstractEngine {
   private final Isa isa;
   private final Layout preferred;
   private final String forced;
+  private final Precision precision;
   /** Stops the threads and frees the workspace of engines that were never closed. */
   private static final Cleaner CLEANER = Cleaner.create();
 
@@ -104,13 +106,21 @@ public final class CpuEngine extends AbstractEngine {
     this(threads, isa, Layout.NHWC, null);
   }
 
+  public CpuEngine(int threads, Isa isa, Layout preferred, String forced) {
+    this(threads, isa, preferred, forced, Precision.fromProperty());
+  }
+
   /**
    * An engine whose forward passes keep activations in {@code preferred} (NHWC runs our own
    * kernels; NCHW the OpenBLAS-based path of the first engine), and that runs every convolution
    * with implementation {@code forced} (one of {@link #implementations()}; null: the first that
-   * fits) for tests and benchmarks.
+   * fits) for tests and benchmarks, within {@code precision} (EXACT: no Winograd).
    */
-  public CpuEngine(int threads, Isa isa, Layout preferred, String forced) {
+  public CpuEngine(int threads, Isa isa, Layout preferred, String forced, Precision precision) {
+    if (precision == null) {
+      throw new IllegalArgumentException("cpu engine: precision is null");
+    }
+    this.precision = precision;
     if (preferred == null) {
       throw new IllegalArgumentException("cpu engine: preferred layout is null");
     }
@@ -144,7 +154,8 @@ public final class CpuEngine extends AbstractEngine {
   public String name() {
     return "cpu(" + threads + (threads == 1 ? " thread, " : " threads, ") + isa.name().toLowerCase()
         + (preferred == Layout.NHWC ? "" : ", " + preferred.name().toLowerCase())
-        + (forced == null ? "" : ", " + forced) + ")";
+        + (forced == null ? "" : ", " + forced)
+        + (precision == Precision.FAST ? "" : ", " + precision.name().toLowerCase()) + ")";
   }
 
   @Override
@@ -154,6 +165,10 @@ public final class CpuEngine extends AbstractEngine {
 
   public Isa isa() {
     return isa;
+  }
+
+  public Precision precision() {
+    return precision;
   }
 
   /** Bytes of workspace this engine holds now (it grows to the largest call and is reused). */
@@ -166,10 +181,17 @@ public final class CpuEngine extends AbstractEngine {
    * preference; a call runs the first whose {@code misfit} is null (oneDNN's primitive list). A
    * new kernel is one entry here and its method below.
    */
-  record ConvImpl(String name, Misfit misfit, Runner runner) {
+  record ConvImpl(String name, Misfit misfit, Misfit costlier, Runner runner) {
+    ConvImpl(String name, Misfit misfit, Runner runner) {
+      this(name, misfit, (p, l, q) -> null, runner);
+    }
+
     interface Misfit {
-      /** Why the implementation does not fit {@code plan} in {@code layout}; null if it does. */
-      String why(ConvPlan plan, Layout layout);
+      /**
+       * Why the implementation does not fit {@code plan} in {@code layout} on an engine of
+       * {@code precision}; null if it does.
+       */
+      String why(ConvPlan plan, Layout layout, Precision precision);
     }
 
     interface Runner {
@@ -179,35 +201,101 @@ public final class CpuEngine extends AbstractEngine {
 
   /** Every convolution implementation of this engine, most preferred first. */
   static final List<ConvImpl> IMPLEMENTATIONS = List.of(
-      new ConvImpl("nhwc_dense", (p, l) -> l != Layout.NHWC ? "runs NHWC tensors"
+      new ConvImpl("nhwc_winograd_f4", CpuEngine::winogradMisfit,
+          (p, l, q) -> winogradCostlier(p, 4), (e, c) -> e.nhwcWinograd(c, 4)),
+      new ConvImpl("nhwc_winograd_f2", CpuEngine::winogradMisfit,
+          (p, l, q) -> winogradCostlier(p, 2), (e, c) -> e.nhwcWinograd(c, 2)),
+      new ConvImpl("nhwc_dense", (p, l, q) -> l != Layout.NHWC ? "runs NHWC tensors"
           : p.spec().hasConnections() ? "has a connection table"
           : p.spec().groups() != 1 ? "grouped (" + p.spec().groups() + " groups)"
           : scratchMisfit(p, ConvkitNative.ck_conv_nhwc_scratch_floats(ConvGeometry.of(p), 1)),
           CpuEngine::nhwcDense),
-      new ConvImpl("nhwc_depthwise", (p, l) -> l != Layout.NHWC ? "runs NHWC tensors"
+      new ConvImpl("nhwc_depthwise", (p, l, q) -> l != Layout.NHWC ? "runs NHWC tensors"
           : !depthwiseMultiplier1(p.spec()) ? "not depthwise with one output per channel"
           : scratchMisfit(p, ConvkitNative.ck_dw_nhwc_scratch_floats(ConvGeometry.of(p))),
           CpuEngine::nhwcDepthwise),
-      new ConvImpl("nhwc_grouped", (p, l) -> l != Layout.NHWC ? "runs NHWC tensors"
+      new ConvImpl("nhwc_grouped", (p, l, q) -> l != Layout.NHWC ? "runs NHWC tensors"
           : p.spec().hasConnections() ? "has a connection table"
           : p.spec().groups() == 1 ? "not grouped"
           : depthwiseMultiplier1(p.spec()) ? "depthwise (nhwc_depthwise runs it)"
           : groupedMisfit(p), CpuEngine::nhwcDense),
-      new ConvImpl("nchw_pointwise_sgemm", (p, l) -> l != Layout.NCHW ? "runs NCHW tensors"
+      new ConvImpl("nchw_pointwise_sgemm", (p, l, q) -> l != Layout.NCHW ? "runs NCHW tensors"
           : p.algorithm() != Algorithm.POINTWISE_GEMM ? "not 1x1, stride 1, unpadded" : null,
           CpuEngine::gemmConv),
-      new ConvImpl("nchw_smallm_tiles", (p, l) -> l != Layout.NCHW ? "runs NCHW tensors"
+      new ConvImpl("nchw_smallm_tiles", (p, l, q) -> l != Layout.NCHW ? "runs NCHW tensors"
           : !gemmShaped(p) ? "not an im2col or grouped GEMM"
           : !p.smallMTiles() ? "more than a few output channels per group" : null,
           CpuEngine::smallMTiles),
-      new ConvImpl("nchw_im2col_sgemm", (p, l) -> l != Layout.NCHW ? "runs NCHW tensors"
+      new ConvImpl("nchw_im2col_sgemm", (p, l, q) -> l != Layout.NCHW ? "runs NCHW tensors"
           : !gemmShaped(p) ? "not an im2col or grouped GEMM" : null, CpuEngine::gemmConv),
-      new ConvImpl("nchw_depthwise", (p, l) -> l != Layout.NCHW ? "runs NCHW tensors"
+      new ConvImpl("nchw_depthwise", (p, l, q) -> l != Layout.NCHW ? "runs NCHW tensors"
           : p.algorithm() != Algorithm.DEPTHWISE_DIRECT ? "not depthwise" : null,
           CpuEngine::depthwise),
-      new ConvImpl("nchw_connection_table", (p, l) -> l != Layout.NCHW ? "runs NCHW tensors"
+      new ConvImpl("nchw_connection_table", (p, l, q) -> l != Layout.NCHW ? "runs NCHW tensors"
           : p.algorithm() != Algorithm.CONNECTION_TABLE ? "no connection table" : null,
           CpuEngine::connectionTable));
+
+  /**
+   * Winograd F(m x m, 3 x 3) (native/kernels/winograd_nhwc.inc) runs 3x3 stride-1 undilated
+   * dense convolutions in NHWC, any padding, on FAST engines.
+   */
+  private static String winogradMisfit(ConvPlan p, Layout l, Precision q) {
+    ConvSpec s = p.spec();
+    if (l != Layout.NHWC) {
+      return "runs NHWC tensors";
+    }
+    if (q == Precision.EXACT) {
+      return "precision EXACT (Winograd's error bound is larger than the direct sum's)";
+    }
+    if (s.hasConnections() || s.groups() != 1) {
+      return s.hasConnections() ? "has a connection table" : "grouped (" + s.groups() + " groups)";
+    }
+    if (s.kernelH() != 3 || s.kernelW() != 3 || s.strideH() != 1 || s.strideW() != 1
+        || s.dilationH() != 1 || s.dilationW() != 1) {
+      return "not 3x3, stride 1, undilated";
+    }
+    return null;
+  }
+
+  /**
+   * Where Winograd fits, an unforced engine runs F(m x m) only where its estimated time is the
+   * least of F(4x4), F(2x2) and nhwc_dense. The estimates, in ns on one core, with rates measured
+   * on this project's machine (winograd_bench.c and conv_nhwc_bench.c; 2-core Zen 3):
+   * <ul>
+   *   <li>direct: 9 C K P multiply-adds at 42 per ns (85 GFLOP/s), P the output pixels;</li>
+   *   <li>F(m x m): the multiply, a^2 T Cp Kp multiply-adds at 30 per ns (the 1x1 kernel on short
+   *       reductions), T the tiles and Cp, Kp the channels rounded up to 8; the transformed
+   *       weights, 4 a^2 Cp Kp bytes streamed once per chunk at 10 bytes per ns; and the
+   *       transformed inputs and products, a^2 T (Cp + Kp) floats written and read back at
+   *       0.8 ns each (they pass through L3).</li>
+   * </ul>
+   */
+  static double winogradCostNs(ConvPlan p, int m) {
+    Shape o = p.output();
+    long a2 = (long) (m + 2) * (m + 2);
+    double tiles = (double) o.n() * ((o.h() + m - 1) / m) * ((o.w() + m - 1) / m);
+    double cp = (p.input().c() + 7) / 8 * 8;
+    double kp = (o.c() + 7) / 8 * 8;
+    long chunks = ConvkitNative.ck_wino_nhwc_chunks(ConvGeometry.of(p), m);
+    return a2 * tiles * cp * kp / 30 + chunks * 4.0 * a2 * cp * kp / 10
+        + a2 * tiles * (cp + kp) * 0.8;
+  }
+
+  static double directCostNs(ConvPlan p) {
+    Shape o = p.output();
+    return 9.0 * p.input().c() * o.c() * o.n() * o.h() * o.w() / 42;
+  }
+
+  private static String winogradCostlier(ConvPlan p, int m) {
+    double self = winogradCostNs(p, m);
+    double other = winogradCostNs(p, 6 - m);
+    double direct = directCostNs(p);
+    if (self <= direct && self <= other) {
+      return null;
+    }
+    return String.format("estimated %.3f ms, F(%dx%d) %.3f ms, nhwc_dense %.3f ms", self / 1e6,
+        6 - m, 6 - m, other / 1e6, direct / 1e6);
+  }
 
   /**
    * The NHWC kernels copy the input rows a task reads into zero-padded scratch. Where a huge
@@ -263,7 +351,7 @@ public final class CpuEngine extends AbstractEngine {
     if (forced != null) {
       for (ConvImpl i : IMPLEMENTATIONS) {
         if (i.name().equals(forced)) {
-          String why = i.misfit().why(plan, layout);
+          String why = i.misfit().why(plan, layout, precision);
           if (why != null) {
             throw new IllegalArgumentException(plan.spec().name() + ": implementation " + forced
                 + " does not fit: " + why);
@@ -274,19 +362,28 @@ public final class CpuEngine extends AbstractEngine {
       throw new AssertionError(forced);
     }
     for (ConvImpl i : IMPLEMENTATIONS) {
-      if (i.misfit().why(plan, layout) == null) {
+      if (fitsUnforced(i, plan, layout, precision)) {
         return i;
       }
     }
     throw new IllegalArgumentException(plan.spec().name() + ": no implementation of " + name()
-        + " fits " + plan.algorithm() + " in " + layout + ": " + misfits(plan, layout));
+        + " fits " + plan.algorithm() + " in " + layout + ": " + misfits(plan, layout, precision));
   }
 
-  /** Each implementation's reason not to run {@code plan} in {@code layout} (null: it fits). */
+  /** Each implementation's reason not to run {@code plan} in {@code layout} on a FAST engine. */
   public static String misfits(ConvPlan plan, Layout layout) {
+    return misfits(plan, layout, Precision.FAST);
+  }
+
+  /**
+   * Each implementation's reason not to run {@code plan} in {@code layout} on an engine of
+   * {@code precision} ("name: fits" where it does).
+   */
+  public static String misfits(ConvPlan plan, Layout layout, Precision precision) {
     StringBuilder b = new StringBuilder();
     for (ConvImpl i : IMPLEMENTATIONS) {
-      String why = i.misfit().why(plan, layout);
+      String why = i.misfit().why(plan, layout, precision);
+      why = why != null ? why : i.costlier().why(plan, layout, precision);
       b.append(b.length() == 0 ? "" : "; ").append(i.name()).append(": ")
           .append(why == null ? "fits" : why);
     }
@@ -306,7 +403,8 @@ public final class CpuEngine extends AbstractEngine {
   @Override
   public boolean runsNhwc(ConvPlan plan) {
     return IMPLEMENTATIONS.stream().anyMatch(i -> i.name().startsWith("nhwc_")
-        && (forced == null || forced.equals(i.name())) && i.misfit().why(plan, Layout.NHWC) == null);
+        && (forced == null ? fitsUnforced(i, plan, Layout.NHWC, precision)
+            : forced.equals(i.name()) && i.misfit().why(plan, Layout.NHWC, precision) == null));
   }
 
   @Override
@@ -321,17 +419,41 @@ public final class CpuEngine extends AbstractEngine {
       case "nhwc_dense", "nhwc_grouped" -> ConvkitNative.ck_conv_nhwc_variant(isa.code(),
           ConvGeometry.of(plan), plan.spec().groups());
       case "nhwc_depthwise" -> ConvkitNative.ck_dw_nhwc_variant(isa.code(), ConvGeometry.of(plan));
+      case "nhwc_winograd_f4", "nhwc_winograd_f2" -> ConvkitNative.ck_wino_nhwc_variant(
+          isa.code(), ConvGeometry.of(plan), i.name().endsWith("f4") ? 4 : 2);
       default -> plan.kernel();
     };
     return i.name() + " (" + kernel + ")";
   }
 
+  /** The implementations whose kernels add a residual (the Winograd ones fall back to nhwc_dense). */
+  private static final List<String> FUSE_RESIDUAL =
+      List.of("nhwc_winograd_f4", "nhwc_winograd_f2", "nhwc_dense");
+
   @Override
   public boolean fusesResidual(ConvPlan plan, Layout layout) {
-    // nhwc_dense (first in the list) is the one implementation with the residual in its kernel.
-    ConvImpl dense = IMPLEMENTATIONS.get(0);
-    return (forced == null || forced.equals(dense.name()))
-        && dense.misfit().why(plan, layout) == null;
+    for (ConvImpl i : IMPLEMENTATIONS) {
+      if (forced == null ? fitsUnforced(i, plan, layout, precision)
+          : forced.equals(i.name()) && i.misfit().why(plan, layout, precision) == null) {
+        return FUSE_RESIDUAL.contains(i.name());
+      }
+    }
+    return false;
+  }
+
+  /** An unforced engine runs i where it fits and no later implementation is estimated cheaper. */
+  private static boolean fitsUnforced(ConvImpl i, ConvPlan plan, Layout layout, Precision q) {
+    return i.misfit().why(plan, layout, q) == null && i.costlier().why(plan, layout, q) == null;
+  }
+
+  /** The implementation named {@code name}. */
+  private static ConvImpl impl(String name) {
+    for (ConvImpl i : IMPLEMENTATIONS) {
+      if (i.name().equals(name)) {
+        return i;
+      }
+    }
+    throw new AssertionError(name);
   }
 
   @Override
@@ -377,12 +499,12 @@ public final class CpuEngine extends AbstractEngine {
       if (Planner.misfit(Algorithm.POINTWISE_GEMM, pw.spec()) != null) {
         return role + " is not a 1x1, stride 1, unpadded, ungrouped conv";
       }
-      String why = IMPLEMENTATIONS.get(0).misfit().why(pw, layout); // nhwc_dense
+      String why = impl("nhwc_dense").misfit().why(pw, layout, precision);
       if (why != null) {
         return role + ": " + why;
       }
     }
-    String why = IMPLEMENTATIONS.get(1).misfit().why(dw, layout); // nhwc_depthwise
+    String why = impl("nhwc_depthwise").misfit().why(dw, layout, precision);
     if (why != null) {
       return "depthwise: " + why;
     }
@@ -468,6 +590,45 @@ public final class CpuEngine extends AbstractEngine {
     FloatPointer scratch = workspace(per * pool.workers(tasks));
     pool.parallelFor(tasks, (t0, t1, worker) -> ConvkitNative.ck_conv_nhwc(isa.code(), g, groups,
         c.x, pw.pointer(), c.bias, c.res, c.y, c.act, t0, t1, at(scratch, worker * per)));
+  }
+
+  /**
+   * Winograd F(m x m, 3 x 3) in NHWC (native/kernels/winograd_nhwc.inc): weights transformed and
+   * packed once per layer; each chunk of tiles runs its three phases (input transform, the
+   * multiply, output transform) one after the other across the pool, sharing one scratch. A
+   * layer with a non-finite weight runs nhwc_dense instead (every tile would need the direct
+   * recomputation).
+   */
+  private void nhwcWinograd(Call c, int m) {
+    long[] g = ConvGeometry.of(c.plan);
+    long floats = ConvkitNative.ck_wino_nhwc_packed_floats(g, m);
+    PackedWeights pw = c.weights.derived("cpu.nhwc_winograd_f" + m + "." + floats,
+        () -> packWinograd(g, m, floats, c));
+    if (pw.pointer().get(0) == 0f) {
+      nhwcDense(c);
+      return;
+    }
+    FloatPointer scratch = workspace(ConvkitNative.ck_wino_nhwc_scratch_floats(g, m));
+    long chunks = ConvkitNative.ck_wino_nhwc_chunks(g, m);
+    for (long ch = 0; ch < chunks; ch++) {
+      for (int ph = 0; ph < 3; ph++) {
+        final long chunk = ch;
+        final int phase = ph;
+        int tasks = Math.toIntExact(ConvkitNative.ck_wino_nhwc_tasks(g, m, phase, chunk));
+        pool.parallelFor(tasks, (t0, t1, worker) -> ConvkitNative.ck_wino_nhwc(isa.code(), g, m,
+            phase, chunk, c.x, pw.pointer(), c.bias, c.res, c.y, c.act, t0, t1, scratch));
+      }
+    }
+  }
+
+  private static PackedWeights packWinograd(long[] g, int m, long floats, Call c) {
+    PackedWeights p = new PackedWeights(floats, "Winograd weights of " + c.s.name());
+    if (ConvkitNative.ck_wino_nhwc_pack(g, m, c.w, p.pointer()) != 0) {
+      p.close();
+      throw new OutOfMemoryError(c.s.name() + ": no native memory for the Winograd weight "
+          + "transform (" + 4 * floats + " bytes packed)");
+    }
+    return p;
   }
 
   /** Depthwise convolution in NHWC (native/kernels/dw_nhwc.inc), vectorised across channels. */

@@ -12,8 +12,10 @@ import io.convkit.conv.ConvPlan;
  * @param mr GEMM_PACKED: rows per work-item (also the weights' packing)
  * @param gemmOptions GEMM: build options of the GEMM program
  * @param im2colOptions GEMM with unfold: build options of the im2col program
- * @param directOptions DEPTHWISE: build options (empty: the generic window-from-arguments kernel)
- * @param workspaceFloats device scratch: one unfolded image
+ * @param directOptions DEPTHWISE: build options (empty: the generic window-from-arguments kernel);
+ *     WINOGRAD: the tile option of winograd.cl
+ * @param workspaceFloats device scratch: one unfolded image (WINOGRAD: one image's transformed
+ *     input)
  * @param description what runs, for benchmarks and logs
  */
 public record ClConvPlan(ConvPlan plan, Kind kind, boolean unfold, Tuning.Gemm gemm, int mr,
@@ -27,6 +29,11 @@ public record ClConvPlan(ConvPlan plan, Kind kind, boolean unfold, Tuning.Gemm g
     /** depthwise.cl, the whole batch in one launch. */
     DEPTHWISE,
     /** conv_table.cl, the whole batch in one launch. */
-    CONNECTION_TABLE
+    CONNECTION_TABLE,
+    /**
+     * winograd.cl's input transform, the GEMM with a group per transformed position, the output
+     * transform; per image.
+     */
+    WINOGRAD
   }
 }

@@ -7,9 +7,11 @@ import io.convkit.conv.ConvWeights;
 import io.convkit.engine.AbstractEngine;
 import io.convkit.engine.Engine;
 import io.convkit.engine.LrnSpec;
+import io.convkit.engine.Precision;
 import io.convkit.pool.PoolKind;
 import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.DeviceMemory;
+import io.convkit.tensor.Layout;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
 import io.convkit.tensor.Views;
@@ -93,12 +95,15 @@ public final class OpenClEngine extends AbstractEngine {
   private long downloadBytes;
   private long launches;
   private boolean closed;
+  private final Precision precision;
 
-  private OpenClEngine(ClDevice device, Tuning tuning, boolean profiling) {
+  private OpenClEngine(ClDevice device, Tuning tuning, boolean profiling, Precision precision) {
     this.device = device;
     this.tuning = tuning;
     this.profiling = profiling;
-    this.name = "opencl(" + device.name() + ", " + tuning.gemm().name().toLowerCase() + " GEMM)";
+    this.precision = precision;
+    this.name = "opencl(" + device.name() + ", " + tuning.gemm().name().toLowerCase() + " GEMM"
+        + (precision == Precision.FAST ? "" : ", " + precision.name().toLowerCase()) + ")";
     if (tuning.gemm() == Tuning.Gemm.TILED && tuning.tiledWorkGroup() > device.maxWorkGroupSize()) {
       throw new OpenClException(name + ": the tiled GEMM's work-group of " + tuning.tiledWorkGroup()
           + " is larger than the device's maximum " + device.maxWorkGroupSize());
@@ -154,7 +159,12 @@ public final class OpenClEngine extends AbstractEngine {
 
   /** Opens {@code device} with explicit tuning (tests run both GEMM kernels on one device). */
   public static OpenClEngine open(ClDevice device, Tuning tuning) {
-    return new OpenClEngine(device, tuning, false);
+    return new OpenClEngine(device, tuning, false, Precision.fromProperty());
+  }
+
+  /** Opens {@code device} with explicit tuning and precision (EXACT: no Winograd). */
+  public static OpenClEngine open(ClDevice device, Tuning tuning, Precision precision) {
+    return new OpenClEngine(device, tuning, false, precision);
   }
 
   /**
@@ -162,7 +172,7 @@ public final class OpenClEngine extends AbstractEngine {
    * {@link #kernelTimes()} reports them per kernel (benchmarks use it to split a layer's time).
    */
   public static OpenClEngine openProfiling(ClDevice device, Tuning tuning) {
-    return new OpenClEngine(device, tuning, true);
+    return new OpenClEngine(device, tuning, true, Precision.fromProperty());
   }
 
   /** The first device of {@code type}; for {@link DeviceType#ANY}, a GPU where there is one. */
@@ -530,8 +540,14 @@ public final class OpenClEngine extends AbstractEngine {
   // ------------------------------------------------------------------------------------------
   // Convolution.
 
+  /** What runs {@code plan}: the kernels {@link ClPlanner} chose (any layout: NCHW kernels). */
+  @Override
+  public String implementation(ConvPlan plan, Layout layout) {
+    return clPlan(plan).description();
+  }
+
   private ClConvPlan clPlan(ConvPlan plan) {
-    return plans.computeIfAbsent(plan, p -> ClPlanner.plan(p, tuning));
+    return plans.computeIfAbsent(plan, p -> ClPlanner.plan(p, tuning, precision));
   }
 
   @Override
@@ -545,6 +561,7 @@ public final class OpenClEngine extends AbstractEngine {
       case GEMM -> gemmConv(cp, dw, xm, ym);
       case DEPTHWISE -> depthwise(cp, dw, xm, ym);
       case CONNECTION_TABLE -> connectionTable(cp, dw, xm, ym);
+      case WINOGRAD -> winograd(cp, dw, xm, ym);
       default -> throw new AssertionError(cp.kind());
     }
     output(y, 1);
@@ -609,6 +626,55 @@ public final class OpenClEngine extends AbstractEngine {
     }
   }
 
+  /**
+   * Winograd (winograd.cl), image by image: the input transform into V [a^2][C][T], the GEMM with
+   * a group per position into M [a^2][K][T], the output transform (bias, direct recomputation of
+   * non-finite tiles, activation) into y.
+   */
+  private void winograd(ClConvPlan cp, DeviceWeights dw, cl_mem x, cl_mem y) {
+    ConvPlan p = cp.plan();
+    ConvSpec s = p.spec();
+    Shape in = p.input();
+    Shape out = p.output();
+    int m = cp.directOptions().endsWith("4") ? 4 : 2;
+    int a2 = (m + 2) * (m + 2);
+    int tw = (out.w() + m - 1) / m;
+    int tiles = ((out.h() + m - 1) / m) * tw;
+    int c = in.c();
+    int k = out.c();
+    cl_mem v = scratch(2, cp.workspaceFloats(), "Winograd transformed input");
+    cl_mem mm = scratch(3, (long) a2 * k * tiles, "Winograd products");
+    cl_kernel input = kernel("winograd", cp.directOptions(), "wino_input");
+    cl_kernel output = kernel("winograd", cp.directOptions(), "wino_output");
+    boolean packed = cp.gemm() == Tuning.Gemm.PACKED;
+    cl_kernel gemm = packed ? kernel("gemm_packed", cp.gemmOptions(), "gemm_packed")
+        : kernel("gemm_tiled", cp.gemmOptions(), "gemm_tiled");
+    cl_mem bias = dw.bias == null ? dummy.mem() : dw.bias.mem();
+    long inImage = (long) c * in.h() * in.w();
+    long outImage = (long) k * out.h() * out.w();
+    for (int img = 0; img < in.n(); img++) {
+      int xOff = (int) (img * inImage);
+      args(input, x, xOff, v, c, in.h(), in.w(), s.padTop(), s.padLeft(), tw, tiles);
+      launch("wino_input", input, new long[] {tiles, c}, new long[] {tuning.lx(), 1});
+      args(gemm, dw.a.mem(), v, 0, tiles, mm, 0, tiles, dummy.mem(), 0, 0, k, tiles, c);
+      if (packed) {
+        int nb = 8 * tuning.nv();
+        launch("gemm_packed", gemm, new long[] {(tiles + nb - 1) / nb,
+            (k + cp.mr() - 1) / cp.mr(), a2}, new long[] {tuning.pl(), 1, 1});
+      } else {
+        int rtsn = tuning.tsn() / tuning.wptn();
+        int rtsm = tuning.tsm() / tuning.wptm();
+        launch("gemm_tiled", gemm, new long[] {(long) (tiles + tuning.tsn() - 1) / tuning.tsn()
+            * rtsn, (long) (k + tuning.tsm() - 1) / tuning.tsm() * rtsm, a2},
+            new long[] {rtsn, rtsm, 1});
+      }
+      args(output, mm, x, xOff, dw.in.mem(), bias, s.hasBias() ? 1 : 0, s.activation().code(), y,
+          (int) (img * outImage), c, in.h(), in.w(), k, out.h(), out.w(), s.padTop(),
+          s.padLeft(), tw, tiles);
+      launch("wino_output", output, new long[] {tiles, k}, new long[] {tuning.lx(), 1});
+    }
+  }
+
   private void depthwise(ClConvPlan cp, DeviceWeights dw, cl_mem x, cl_mem y) {
     ConvPlan p = cp.plan();
     ConvSpec s = p.spec();
@@ -662,7 +728,7 @@ public final class OpenClEngine extends AbstractEngine {
     ClBuffer a;
     ClBuffer bias;
     ClBuffer start;
-    ClBuffer in;
+    ClBuffer in; // connection tables: the inputs; Winograd: the original weights
 
     void release(OpenClEngine e) {
       for (ClBuffer b : new ClBuffer[] {a, bias, start, in}) {
@@ -678,6 +744,7 @@ public final class OpenClEngine extends AbstractEngine {
       case GEMM -> cp.gemm() == Tuning.Gemm.PACKED ? "packed mr=" + cp.mr() : "rows";
       case DEPTHWISE -> "rows";
       case CONNECTION_TABLE -> "table";
+      case WINOGRAD -> "winograd " + cp.directOptions() + " " + cp.gemm() + " mr=" + cp.mr();
     };
     Map<String, DeviceWeights> byLayout = weights.get(w);
     if (byLayout == null) {
@@ -710,7 +777,15 @@ public final class OpenClEngine extends AbstractEngine {
     DeviceWeights d = new DeviceWeights();
     try {
       float[] dense = w.denseArray();
-      if (layout.startsWith("packed")) {
+      if (layout.startsWith("winograd")) {
+        int m = cp.directOptions().endsWith("4") ? 4 : 2;
+        int a2 = (m + 2) * (m + 2);
+        float[] u = WinogradWeights.transform(dense, s.outChannels(), s.inChannels(), m);
+        d.a = buffer(cp.gemm() == Tuning.Gemm.PACKED
+            ? packA(u, a2, s.outChannels(), s.inChannels(), cp.mr()) : u,
+            label + " (Winograd F(" + m + "x" + m + "))");
+        d.in = buffer(dense, label + " (for non-finite tiles)");
+      } else if (layout.startsWith("packed")) {
         d.a = buffer(packA(dense, s.groups(), s.outChannelsPerGroup(), cp.plan().gemmK(), cp.mr()),
             label + " (packed)");
       } else if (layout.equals("table")) {
