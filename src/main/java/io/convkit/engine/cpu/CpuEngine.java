@@ -26,7 +26,8 @@ import org.bytedeco.javacpp.Pointer;
 
 /**
  * The CPU engine. Convolutions run the first of {@link #IMPLEMENTATIONS} that fits the plan and
- * the tensors' layout: our own NHWC micro-kernels (dense with a fused residual, depthwise) for
+ * the tensors' layout: Winograd F(4x4) or F(2x2) for 3x3 stride-1 layers where it is estimated
+ * faster (precision FAST), our own NHWC micro-kernels (dense with a fused residual, depthwise) for
  * NHWC tensors, which forward passes use between layers (its {@link #preferredLayout()}); for
  * NCHW tensors the first engine's paths, OpenBLAS sgemm for the GEMM-shaped work and our kernels
  * for im2col, the epilogue, depthwise, small-group tiles and connection tables. Pooling, add,
@@ -178,12 +179,23 @@ public final class CpuEngine extends AbstractEngine {
 
   /**
    * One way this engine runs a convolution. {@link #IMPLEMENTATIONS} lists them in order of
-   * preference; a call runs the first whose {@code misfit} is null (oneDNN's primitive list). A
-   * new kernel is one entry here and its method below.
+   * preference; a call runs the first whose {@code misfit} and {@code costlier} are null
+   * (oneDNN's primitive list; {@code costlier} lets an algorithm that trades work for transforms,
+   * Winograd, step aside where it is estimated slower). A new kernel is one entry here and its
+   * method below.
    */
-  record ConvImpl(String name, Misfit misfit, Misfit costlier, Runner runner) {
+  record ConvImpl(String name, Misfit misfit, Costlier costlier, Runner runner) {
     ConvImpl(String name, Misfit misfit, Runner runner) {
-      this(name, misfit, (p, l, q) -> null, runner);
+      this(name, misfit, p -> null, runner);
+    }
+
+    interface Costlier {
+      /**
+       * Where the implementation fits: why a later one is estimated faster for {@code plan} (an
+       * unforced engine then skips it); null if none is. (Measured on 1 and 2 threads here, the
+       * estimates on one core picked the faster of the three on both, or one within noise.)
+       */
+      String why(ConvPlan plan);
     }
 
     interface Misfit {
@@ -202,9 +214,9 @@ public final class CpuEngine extends AbstractEngine {
   /** Every convolution implementation of this engine, most preferred first. */
   static final List<ConvImpl> IMPLEMENTATIONS = List.of(
       new ConvImpl("nhwc_winograd_f4", CpuEngine::winogradMisfit,
-          (p, l, q) -> winogradCostlier(p, 4), (e, c) -> e.nhwcWinograd(c, 4)),
+          p -> winogradCostlier(p, 4), (e, c) -> e.nhwcWinograd(c, 4)),
       new ConvImpl("nhwc_winograd_f2", CpuEngine::winogradMisfit,
-          (p, l, q) -> winogradCostlier(p, 2), (e, c) -> e.nhwcWinograd(c, 2)),
+          p -> winogradCostlier(p, 2), (e, c) -> e.nhwcWinograd(c, 2)),
       new ConvImpl("nhwc_dense", (p, l, q) -> l != Layout.NHWC ? "runs NHWC tensors"
           : p.spec().hasConnections() ? "has a connection table"
           : p.spec().groups() != 1 ? "grouped (" + p.spec().groups() + " groups)"
@@ -367,7 +379,8 @@ public final class CpuEngine extends AbstractEngine {
       }
     }
     throw new IllegalArgumentException(plan.spec().name() + ": no implementation of " + name()
-        + " fits " + plan.algorithm() + " in " + layout + ": " + misfits(plan, layout, precision));
+        + " fits " + plan.algorithm() + " in " + layout + ": "
+        + misfits(plan, layout, precision));
   }
 
   /** Each implementation's reason not to run {@code plan} in {@code layout} on a FAST engine. */
@@ -383,7 +396,7 @@ public final class CpuEngine extends AbstractEngine {
     StringBuilder b = new StringBuilder();
     for (ConvImpl i : IMPLEMENTATIONS) {
       String why = i.misfit().why(plan, layout, precision);
-      why = why != null ? why : i.costlier().why(plan, layout, precision);
+      why = why != null ? why : i.costlier().why(plan);
       b.append(b.length() == 0 ? "" : "; ").append(i.name()).append(": ")
           .append(why == null ? "fits" : why);
     }
@@ -443,7 +456,7 @@ public final class CpuEngine extends AbstractEngine {
 
   /** An unforced engine runs i where it fits and no later implementation is estimated cheaper. */
   private static boolean fitsUnforced(ConvImpl i, ConvPlan plan, Layout layout, Precision q) {
-    return i.misfit().why(plan, layout, q) == null && i.costlier().why(plan, layout, q) == null;
+    return i.misfit().why(plan, layout, q) == null && i.costlier().why(plan) == null;
   }
 
   /** The implementation named {@code name}. */
