@@ -13,11 +13,19 @@
 #include <string.h>
 #include "convkit.h"
 
-/* Bytes of transformed inputs and products (V and M) one chunk of tiles holds: a chunk's three
- * phases then pass their data through L3 rather than memory, and the weights U are streamed
- * once per chunk. */
+/* Bytes of transformed inputs and products (V and M) one chunk of tiles holds: at most
+ * CK_WINO_CHUNK_BYTES, so that a chunk's three phases pass their data through L3 rather than
+ * memory; and, where the transformed weights U are small, CK_WINO_CHUNK_PER_U times U's bytes
+ * (at least CK_WINO_CHUNK_MIN_BYTES), since U is streamed once per chunk and smaller chunks keep
+ * more of V and M in L2 (64-channel layers on large images). */
 #ifndef CK_WINO_CHUNK_BYTES
 #define CK_WINO_CHUNK_BYTES (8LL << 20)
+#endif
+#ifndef CK_WINO_CHUNK_MIN_BYTES
+#define CK_WINO_CHUNK_MIN_BYTES (2LL << 20)
+#endif
+#ifndef CK_WINO_CHUNK_PER_U
+#define CK_WINO_CHUNK_PER_U 4
 #endif
 
 /* G (a x 3) of F(2x2) and F(4x4), in double: the weight transform runs once per layer, in double,
@@ -65,7 +73,10 @@ static inline ck_wino_plan ck_wino_make_plan(const ck_conv_geom* x, int m) {
   p.th = (x->oh + m - 1) / m;
   p.tw = (x->ow + m - 1) / m;
   p.tiles = x->n * p.th * p.tw;
-  long long pc = CK_WINO_CHUNK_BYTES / (p.nx * (p.cp + p.kp) * (long long)sizeof(float));
+  long long budget = CK_WINO_CHUNK_PER_U * p.nx * p.cp * p.kp * (long long)sizeof(float);
+  if (budget > CK_WINO_CHUNK_BYTES) budget = CK_WINO_CHUNK_BYTES;
+  if (budget < CK_WINO_CHUNK_MIN_BYTES) budget = CK_WINO_CHUNK_MIN_BYTES;
+  long long pc = budget / (p.nx * (p.cp + p.kp) * (long long)sizeof(float));
   if (pc < 6) pc = 6;
   if (pc > p.tiles) pc = p.tiles;
   if (pc < 1) pc = 1;
