@@ -230,7 +230,11 @@ class ClPlan:
 
 
 def cl_plan(layer, t):
-    """ClPlanner.plan (and, for pooling, what OpenClEngine.runPool runs)."""
+    """ClPlanner.plan at precision EXACT (and, for pooling, what OpenClEngine.runPool runs).
+
+    The FAST engine's Winograd path for 3x3 stride-1 layers (kernels-cl/winograd.cl) is not
+    mirrored yet: this check runs those layers as the EXACT engine does, im2col + GEMM.
+    """
     if layer.is_pool:
         return ClPlan("POOL", "POOL", description="pool " + layer.kind)
     alg = choose(layer)

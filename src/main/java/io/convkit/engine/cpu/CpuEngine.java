@@ -168,10 +168,6 @@ public final class CpuEngine extends AbstractEngine {
     return isa;
   }
 
-  public Precision precision() {
-    return precision;
-  }
-
   /** Bytes of workspace this engine holds now (it grows to the largest call and is reused). */
   public synchronized long workspaceBytes() {
     return 4 * workspace.floats;

@@ -29,10 +29,6 @@ public final class ClPlanner {
   /** Fewer input or output channels leave the transforms costlier than the multiply they save. */
   public static final int WINOGRAD_MIN_CHANNELS = 16;
 
-  public static ClConvPlan plan(ConvPlan p, Tuning t) {
-    return plan(p, t, Precision.FAST);
-  }
-
   public static ClConvPlan plan(ConvPlan p, Tuning t, Precision precision) {
     ConvSpec s = p.spec();
     int oh = p.output().h();
