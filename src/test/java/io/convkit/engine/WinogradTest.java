@@ -188,17 +188,7 @@ class WinogradTest {
       for (Isa isa : isas()) {
         for (String v : VARIANTS) {
           try (Engine e = new CpuEngine(2, isa, Layout.NHWC, v, Precision.FAST)) {
-            float[] got = run(e, conv, x, in);
-            for (int i = 0; i < got.length; i++) {
-              boolean same = Float.isNaN(want[i]) ? Float.isNaN(got[i])
-                  : Float.isInfinite(want[i]) ? got[i] == want[i]
-                  : Float.isFinite(got[i]) && Math.abs(got[i] - want[i])
-                      <= 1e-3 * (1 + Math.abs(want[i]));
-              if (!same) {
-                fail(v + " " + isa + ": output " + i + " is " + got[i] + ", nhwc_dense gives "
-                    + want[i]);
-              }
-            }
+            Tolerance.assertSameNonFinite(v + " " + isa, want, run(e, conv, x, in));
           }
         }
       }

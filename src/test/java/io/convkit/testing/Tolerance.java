@@ -10,6 +10,7 @@ import io.convkit.conv.ConvWeights;
 import io.convkit.engine.Engine;
 import io.convkit.engine.reference.ReferenceEngine;
 import io.convkit.tensor.Layout;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * Compares an engine's float32 output with the float64 reference, with a bound derived from the
@@ -266,40 +267,56 @@ public final class Tolerance {
       assertClose(what, plan, w, x, expected, actual);
       return;
     }
-    if (expected.length != actual.length) {
-      fail(what + ": output length " + actual.length + ", expected " + expected.length);
-    }
     float[] mag = ReferenceEngine.magnitudes(plan, w, x);
     double[] mw = winogradMagnitudes(m, plan, w, x);
     int k = plan.gemmK();
     int n = winogradRoundings(plan.input().c());
     Activation act = plan.spec().activation();
-    for (int i = 0; i < expected.length; i++) {
-      double diff = Math.abs((double) expected[i] - actual[i]);
-      double tol = Math.max(bound(k, mag[i], act), boundForRoundings(n, mw[i], act));
-      if (!(diff <= tol)) {
-        fail(String.format("%s: output %d is %s, reference %s, |diff| %.3g > Winograd F(%dx%d) "
-            + "bound %.3g (C=%d)", what, i, actual[i], expected[i], diff, m, m, tol,
-            plan.input().c()));
-      }
-    }
+    assertWithin(what, expected, actual,
+        i -> Math.max(bound(k, mag[i], act), boundForRoundings(n, mw[i], act)),
+        "Winograd F(" + m + "x" + m + ") bound", "C=" + plan.input().c());
   }
 
   /** Fails with the first offending output's index, values and bound. */
   public static void assertClose(String what, ConvPlan plan, ConvWeights w, float[] x,
       float[] expected, float[] actual) {
-    if (expected.length != actual.length) {
-      fail(what + ": output length " + actual.length + ", expected " + expected.length);
-    }
     float[] mag = ReferenceEngine.magnitudes(plan, w, x);
     int k = plan.gemmK();
     Activation act = plan.spec().activation();
+    assertWithin(what, expected, actual, i -> bound(k, mag[i], act), "bound", "K=" + k);
+  }
+
+  /**
+   * Fails unless every |expected[i] - actual[i]| <= tol(i), naming the first offending output,
+   * its values and its bound ({@code label}, {@code detail} in the message).
+   */
+  private static void assertWithin(String what, float[] expected, float[] actual,
+      IntToDoubleFunction tol, String label, String detail) {
+    if (expected.length != actual.length) {
+      fail(what + ": output length " + actual.length + ", expected " + expected.length);
+    }
     for (int i = 0; i < expected.length; i++) {
       double diff = Math.abs((double) expected[i] - actual[i]);
-      double tol = bound(k, mag[i], act);
-      if (!(diff <= tol)) {
-        fail(String.format("%s: output %d is %s, reference %s, |diff| %.3g > bound %.3g (K=%d)",
-            what, i, actual[i], expected[i], diff, tol, k));
+      double t = tol.applyAsDouble(i);
+      if (!(diff <= t)) {
+        fail(String.format("%s: output %d is %s, reference %s, |diff| %.3g > %s %.3g (%s)", what,
+            i, actual[i], expected[i], diff, label, t, detail));
+      }
+    }
+  }
+
+  /**
+   * Winograd's non-finite outputs against the direct kernels' {@code want}: NaN where it is NaN,
+   * the same infinity where it is infinite, and elsewhere finite and within 1e-3 (1 + |want|)
+   * (the finite outputs' own bound is checked by the shape tests).
+   */
+  public static void assertSameNonFinite(String what, float[] want, float[] got) {
+    for (int i = 0; i < got.length; i++) {
+      boolean same = Float.isNaN(want[i]) ? Float.isNaN(got[i])
+          : Float.isInfinite(want[i]) ? got[i] == want[i]
+          : Float.isFinite(got[i]) && Math.abs(got[i] - want[i]) <= 1e-3 * (1 + Math.abs(want[i]));
+      if (!same) {
+        fail(what + ": output " + i + " is " + got[i] + ", the direct kernels give " + want[i]);
       }
     }
   }

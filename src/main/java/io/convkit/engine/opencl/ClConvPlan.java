@@ -22,6 +22,11 @@ public record ClConvPlan(ConvPlan plan, Kind kind, boolean unfold, Tuning.Gemm g
     String gemmOptions, String im2colOptions, String directOptions, long workspaceFloats,
     String description) {
 
+  /** WINOGRAD: the output tile m of F(m x m, 3 x 3), as the build option -DWM says. */
+  public int winogradTile() {
+    return directOptions.equals("-DWM=4") ? 4 : 2;
+  }
+
   /** The kernel families. */
   public enum Kind {
     /** im2col (unless pointwise) + gemm_packed or gemm_tiled, per image, groups in one launch. */

@@ -636,7 +636,7 @@ public final class OpenClEngine extends AbstractEngine {
     ConvSpec s = p.spec();
     Shape in = p.input();
     Shape out = p.output();
-    int m = cp.directOptions().endsWith("4") ? 4 : 2;
+    int m = cp.winogradTile();
     int a2 = (m + 2) * (m + 2);
     int tw = (out.w() + m - 1) / m;
     int tiles = ((out.h() + m - 1) / m) * tw;
@@ -778,7 +778,7 @@ public final class OpenClEngine extends AbstractEngine {
     try {
       float[] dense = w.denseArray();
       if (layout.startsWith("winograd")) {
-        int m = cp.directOptions().endsWith("4") ? 4 : 2;
+        int m = cp.winogradTile();
         int a2 = (m + 2) * (m + 2);
         float[] u = WinogradWeights.transform(dense, s.outChannels(), s.inChannels(), m);
         d.a = buffer(cp.gemm() == Tuning.Gemm.PACKED
