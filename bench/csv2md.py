@@ -30,7 +30,8 @@ for name in order:
               f"{f(r, 'vs_gemm', '.2f')} | {f(r, 'onednn_gflops', '.1f')} | {f(r, 'vs_onednn', '.2f')} | "
               f"{f(r, 'ort_gflops', '.1f')} | {f(r, 'vs_ort', '.2f')} |")
 print()
-print("FMA peak measured in the same run (12 AVX2 FMA chains per thread): " + ", ".join(f"T={t}: {float(p):.1f} GFLOP/s" for t, p in sorted(peaks.items())))
+isa = "AVX-512 (16-lane)" if any("avx512" in r.get("kernel", "") for r in rows) else "AVX2 (8-lane)"
+print(f"FMA peak measured in the same run (12 {isa} FMA chains per thread, the kernels' ISA): " + ", ".join(f"T={t}: {float(p):.1f} GFLOP/s" for t, p in sorted(peaks.items())))
 
 # The OpenCL engine's figures, beside the CPU engine's (only when the run measured OpenCL).
 cl_rows = [r for r in rows if r.get("opencl_ms")]

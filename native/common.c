@@ -8,7 +8,12 @@
 int ck_best_isa(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  return (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+  /* libgcc's checks include the OS's support (XCR0) for the ymm and zmm state. */
+  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) return 0;
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                 __builtin_cpu_supports("avx512dq")
+             ? 2
+             : 1;
 #else
   return 0;
 #endif

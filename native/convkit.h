@@ -5,7 +5,8 @@
  * calls in, so no kernel re-checks bounds. Each parallel kernel takes a [begin, end) range of its
  * natural work unit; the Java pool splits the range across threads.
  *
- * isa: 0 = portable C (GCC vector extensions, any x86-64), 1 = AVX2+FMA. Callers pass the value
+ * isa: 0 = portable C (GCC vector extensions, any x86-64), 1 = AVX2+FMA, 2 = AVX-512 (F, VL, DQ:
+ * the AVX2 kernels plus 16-lane convolution tiles). Callers pass the value
  * they resolved once with ck_best_isa(); tests force 0 to cover the fallback.
  * act: 0 = none, 1 = ReLU, 2 = ReLU6, 3 = sigmoid, 4 = swish (x * sigmoid(x)), 5 = GELU (erf form),
  * 6 = tanh;
@@ -18,7 +19,8 @@
 extern "C" {
 #endif
 
-/* 1 when this CPU runs AVX2 and FMA, else 0. */
+/* 2 when this CPU and OS run AVX-512 F, VL and DQ (and AVX2 and FMA), 1 when AVX2 and FMA, else
+ * 0. */
 int ck_best_isa(void);
 
 /* im2col of one image [C][H][W] into col[K][OH*OW], K = C*R*S, rows [k0, k1) only. */

@@ -13,6 +13,7 @@
 #include "ir_nhwc.c"
 #include "isa_portable.c"
 #include "isa_avx2.c"
+#include "isa_avx512.c"
 #include "dispatch.c"
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 // Build/run (the JNI build's flags): g++ -O3 -march=x86-64 -m64 -std=c++11 -Wno-psabi -I native -I bench/native -x c++ bench/native/winograd_bench.c -o /tmp/wnb && /tmp/wnb [reps] [layer filter]
 /* Single-thread time of the 3x3 stride-1 layers on the direct NHWC kernel (ck_conv_nhwc) and on
- * Winograd F(2x2) and F(4x4) (ck_wino_nhwc, every phase of every chunk), AVX2 variants; effective
+ * Winograd F(2x2) and F(4x4) (ck_wino_nhwc, every phase of every chunk), the widest ISA's variants; effective
  * GFLOP/s (the direct convolution's FLOPs over the time) against the FMA peak measured in the
  * same run; each result's max |diff| against a double loop over every output, relative to the
  * largest |output| (the issue's 1e-4 criterion). He-initialised weights, ReLU'd inputs. */
@@ -11,6 +11,7 @@
 #include "ir_nhwc.c"
 #include "isa_portable.c"
 #include "isa_avx2.c"
+#include "isa_avx512.c"
 #include "dispatch.c"
 #include <math.h>
 #include <stdio.h>
@@ -51,7 +52,7 @@ typedef struct {
 
 static void run_direct(void* a) {
   job* j = (job*)a;
-  ck_conv_nhwc(1, j->g, 1, j->in, j->packed, j->bias, NULL, j->out, 0,
+  ck_conv_nhwc(bench_isa(), j->g, 1, j->in, j->packed, j->bias, NULL, j->out, 0,
                0, ck_conv_nhwc_tasks(j->g, 1), j->scratch);
 }
 
@@ -60,7 +61,7 @@ static void run_wino(void* a) {
   const long long chunks = ck_wino_nhwc_chunks(j->g, j->m);
   for (long long ch = 0; ch < chunks; ch++)
     for (int ph = 0; ph < 3; ph++)
-      ck_wino_nhwc(1, j->g, j->m, ph, ch, j->in, j->packed, j->bias, NULL, j->out, 0, 0,
+      ck_wino_nhwc(bench_isa(), j->g, j->m, ph, ch, j->in, j->packed, j->bias, NULL, j->out, 0, 0,
                    ck_wino_nhwc_tasks(j->g, j->m, ph, ch), j->scratch);
 }
 
@@ -151,6 +152,6 @@ int main(int argc, char** argv) {
     fflush(stdout);
     free(in); free(w); free(bias); free(out); free(ref);
   }
-  printf("FMA peak (12 ymm chains, 1 thread, best of the run): %.1f GFLOP/s\n", peak);
+  printf("FMA peak (12 chains of the bench's ISA, 1 thread, best of the run): %.1f GFLOP/s\n", peak);
   return 0;
 }

@@ -23,6 +23,10 @@
 #define VEXP(x) ck_exp8_avx2(x)
 /* e^x in place on m <= 4 vectors, statement by statement across them (see epilogue8.inc). */
 #define VEXPN(x, m) ck_exp8n_avx2((x), (m))
+/* The helpers are defined once; the AVX-512 variants (isa_avx512.c) include this file again and
+ * use them (their target is a superset of AVX2's). */
+#ifndef CK_VEC8_AVX2_HELPERS
+#define CK_VEC8_AVX2_HELPERS
 /* e^x per lane. x = n*ln2 + r with n = round(x*log2(e)) and |r| <= ln2/2 (a little more at the
  * clamps); e^r by its Taylor series to degree 7 (truncation < 6e-9 relative, below float
  * rounding), summed in Estrin's order (pairs, then r^2, then r^4: four dependent FMAs rather
@@ -63,7 +67,6 @@ static inline __m256 ck_exp8_avx2(__m256 x) {
   ck_exp8n_avx2(&x, 1);
   return x;
 }
-#define CK_FN(name) name##_avx2
 static const int ck_avx2_mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 /* Stores lanes [0, n), 0 < n < 8, as a 4-, a 2- and a 1-lane store: no write past them. (Zen 3
  * runs vmaskmovps stores slowly; LeNet-5's 6-channel outputs spent most of their time there.) */
@@ -83,6 +86,14 @@ static inline void ck_avx2_store_first(float* p, __m256 v, int n) {
   }
   if (n >= 1) _mm_store_ss(p, x);
 }
+#endif
+/* The AVX-512 variants are the same kernels compiled with AVX-512 enabled (and, where a file
+ * has one, a 16-lane register tile): their own names, so both sets coexist. */
+#ifdef CK_ISA_AVX512
+#define CK_FN(name) name##_avx512
+#else
+#define CK_FN(name) name##_avx2
+#endif
 #define VSTORE_FIRST(p, v, n) ck_avx2_store_first((p), (v), (n))
 #define VLOAD_FIRST(p, n) \
   _mm256_maskload_ps((p), _mm256_loadu_si256((const __m256i*)(ck_avx2_mask + 8 - (n))))

@@ -451,8 +451,9 @@ public final class BenchCommand {
       peaks.append(String.format(Locale.ROOT, "  T=%d %s GFLOP/s", e.getKey(),
           num(e.getValue().peak, "%.1f")));
     }
-    peaks.append("\nFMA peak (12 AVX2 FMA chains per thread, best of the rounds before and "
-        + "after the layers):");
+    io.convkit.engine.cpu.Isa isa = io.convkit.engine.cpu.Isa.best();
+    peaks.append("\nFMA peak (12 " + isa.name() + " FMA chains of " + isa.fmaLanes()
+        + " lanes per thread, best of the rounds before and after the layers):");
     for (Map.Entry<Integer, ChildReport> e : reports.entrySet()) {
       peaks.append(String.format(Locale.ROOT, "  T=%d %s GFLOP/s", e.getKey(),
           num(e.getValue().fma, "%.1f")));

@@ -489,17 +489,22 @@ public final class LayerBench {
 
   /**
    * The machine's FMA peak at {@code threads}, in GFLOP/s: each of {@code threads} threads runs
-   * 12 independent AVX2 FMA chains (native/kernels/fma_peak.inc) for about 0.2 s, all started
-   * together; the best of 5 rounds (a busy neighbour only ever lowers it). What the issue's
-   * "percent of the FMA peak measured in the same run" is of. NaN without AVX2.
+   * 12 independent FMA chains of the widest ISA the engine runs ({@link
+   * io.convkit.engine.cpu.Isa#best()}: 16 lanes with AVX-512, 8 with AVX2;
+   * native/kernels/fma_peak.inc) for about 0.2 s, all started together; the best of 5 rounds (a
+   * busy neighbour only ever lowers it). What the issue's "percent of the FMA peak measured in the
+   * same run" is of. NaN without AVX2.
    */
   public static double fmaPeak(int threads) {
-    if (!io.convkit.engine.cpu.Isa.AVX2.supported()) {
+    io.convkit.engine.cpu.Isa isa = io.convkit.engine.cpu.Isa.best();
+    if (isa == io.convkit.engine.cpu.Isa.PORTABLE) {
       return Double.NaN;
     }
     io.convkit.nativ.ConvkitNative.load();
-    long iters = 5_000_000L; // 12 x 16 FLOP each: ~1 GFLOP per thread, ~10 ms at peak
-    io.convkit.nativ.ConvkitNative.ck_fma_burn(1, iters); // warm-up, clocks up
+    long iters = 5_000_000L; // 12 x 2 x lanes FLOP each: 1 or 2 GFLOP per thread, ~10 ms at peak
+    int code = isa.code();
+    double flopPerIter = 12.0 * 2 * isa.fmaLanes();
+    io.convkit.nativ.ConvkitNative.ck_fma_burn(code, iters); // warm-up, clocks up
     long rounds = 20; // ~0.2 s per round at peak
     double best = 0;
     for (int round = 0; round < 5; round++) {
@@ -516,7 +521,7 @@ public final class LayerBench {
             throw new IllegalStateException(e);
           }
           for (long r = 0; r < rounds; r++) {
-            sink[me] += io.convkit.nativ.ConvkitNative.ck_fma_burn(1, iters);
+            sink[me] += io.convkit.nativ.ConvkitNative.ck_fma_burn(code, iters);
           }
         });
         ts[i].start();
@@ -530,7 +535,7 @@ public final class LayerBench {
         }
       }
       double s = (System.nanoTime() - t0) / 1e9;
-      best = Math.max(best, threads * rounds * iters * 192.0 / s / 1e9);
+      best = Math.max(best, threads * rounds * iters * flopPerIter / s / 1e9);
     }
     return best;
   }

@@ -16,7 +16,7 @@ import org.bytedeco.javacpp.annotation.Platform;
  * engines call in here.
  */
 @Platform(
-    include = {"convkit.h", "common.c", "conv_nhwc.c", "winograd_nhwc.c", "nhwc_ops.c", "ir_nhwc.c", "isa_portable.c", "isa_avx2.c", "dispatch.c"},
+    include = {"convkit.h", "common.c", "conv_nhwc.c", "winograd_nhwc.c", "nhwc_ops.c", "ir_nhwc.c", "isa_portable.c", "isa_avx2.c", "isa_avx512.c", "dispatch.c"},
     compiler = "cpp11")
 public final class ConvkitNative {
   static {

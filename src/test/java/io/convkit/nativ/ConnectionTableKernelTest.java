@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.convkit.conv.Activation;
+import io.convkit.testing.Isas;
 import io.convkit.testing.Tolerance;
 import java.util.Arrays;
 import java.util.Random;
@@ -24,7 +25,7 @@ class ConnectionTableKernelTest {
   private static final int GUARD = 16;
 
   private static int[] isas() {
-    return ConvkitNative.ck_best_isa() == 1 ? new int[] {0, 1} : new int[] {0};
+    return Isas.codes();
   }
 
   @Test

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.convkit.conv.Activation;
 import io.convkit.testing.ConvCases;
 import io.convkit.testing.GuardedSplits;
+import io.convkit.testing.Isas;
 import io.convkit.testing.Tolerance;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +16,8 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.junit.jupiter.api.Test;
 
 /**
- * The dense NHWC convolution kernel (ck_conv_nhwc) called directly, on both ISAs, against a
+ * The dense NHWC convolution kernel (ck_conv_nhwc) called directly, on every ISA the CPU runs
+ * (AVX-512's 16-lane tiles also give AVX2's bits), against a
  * float64 loop over the contract in convkit.h: channel tails, every output width 1..13, strides,
  * dilation, asymmetric padding, non-square kernels, bias, residual, activations, batch 2. Also:
  * the task range split anywhere gives the same bits as one call, nothing outside the output or
@@ -107,6 +109,19 @@ class ConvNhwcKernelTest {
     for (int[] p : plain) {
       out.add(new Case(2, p[0], p[1], p[4], p[4], p[2], p[3], 1, 1, 0, 0, 0, 0, 1, 1, true,
           true, Activation.RELU, false));
+    }
+    // The AVX-512 tiles: 2 to 5 full 16-channel blocks (pairs, an odd block), alone and before
+    // a tail of 8 (the 24-lane tiles) or of 1, each pixel count 1..8 of a tile (widths 1..17),
+    // in place (1x1) and on padded rows (3x3), every activation.
+    int[] wide = {32, 48, 56, 64, 65, 80};
+    for (int i = 0; i < wide.length; i++) {
+      for (int ow = 1; ow <= 17; ow += 2 + i % 2) {
+        Activation act = Activation.values()[(ow + i) % Activation.values().length];
+        boolean three = (ow + i) % 2 == 0;
+        out.add(new Case(1 + ow % 2, 3 + ow % 5, wide[i], 2, ow, three ? 3 : 1, three ? 3 : 1,
+            1, 1, three ? 1 : 0, three ? 1 : 0, three ? 1 : 0, three ? 1 : 0, 1, 1, ow % 3 != 0,
+            ow % 4 != 1, act, ow == 9));
+      }
     }
     // Several pixel blocks per image (scratch rows refilled per block), weight groups, and a
     // weight block over 160 KB (3x3x300x16 floats: the prefetching loop).
@@ -274,6 +289,7 @@ class ConvNhwcKernelTest {
     assertTrue(tasks >= 1, cs + ": tasks " + tasks);
     String variant = ConvkitNative.ck_conv_nhwc_variant(isa, g, cs.groups());
     assertFalse(variant == null || variant.isEmpty() || variant.equals("stub"), variant);
+    assertTrue(variant.endsWith(new String[] {"_portable", "_avx2", "_avx512"}[isa]), variant);
     try (FloatPointer xp = new FloatPointer(x);
         FloatPointer wp = new FloatPointer(w);
         FloatPointer packed = new FloatPointer(
@@ -299,6 +315,15 @@ class ConvNhwcKernelTest {
               isa, cs, i, y[i], e, diff, tol));
         }
       }
+      if (isa == 2) { // the 16-lane tiles sum in the 8-lane tiles' order: the same bits
+        float[] y1 = run(1, cs, g, xp, packed, bp, rp, outLen, new long[0]);
+        for (int i = 0; i < outLen; i++) {
+          if (Float.floatToIntBits(y1[i]) != Float.floatToIntBits(y[i])) {
+            fail(String.format("%s: output %d is %s with AVX-512, %s with AVX2", cs, i, y[i],
+                y1[i]));
+          }
+        }
+      }
       long[][] splits = {{1}, {tasks / 2}, {tasks - 1}, {tasks / 3, 2 * tasks / 3}};
       for (long[] sp : splits) {
         float[] z = run(isa, cs, g, xp, packed, bp, rp, outLen, sp);
@@ -313,9 +338,9 @@ class ConvNhwcKernelTest {
   }
 
   @Test
-  void matchesTheFloat64LoopOnBothIsas() {
+  void matchesTheFloat64LoopOnEveryIsa() {
     List<Case> cases = cases();
-    int[] isas = ConvkitNative.ck_best_isa() == 1 ? new int[] {0, 1} : new int[] {0};
+    int[] isas = Isas.codes();
     for (int isa : isas) {
       Random rnd = new Random(7 + isa);
       for (Case cs : cases) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.convkit.conv.Activation;
 import io.convkit.testing.ConvCases;
 import io.convkit.testing.GuardedSplits;
+import io.convkit.testing.Isas;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -133,7 +134,7 @@ class IrBlockKernelTest {
 
   @Test
   void matchesTheUnfusedKernelsBitForBit() {
-    int[] isas = ConvkitNative.ck_best_isa() == 1 ? new int[] {0, 1} : new int[] {0};
+    int[] isas = Isas.codes();
     for (int isa : isas) {
       Random rnd = new Random(11 + isa);
       for (Case c : cases()) {

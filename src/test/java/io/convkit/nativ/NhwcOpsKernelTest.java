@@ -9,6 +9,7 @@ import io.convkit.pool.PoolKind;
 import io.convkit.pool.PoolSpec;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Views;
+import io.convkit.testing.Isas;
 import io.convkit.testing.Tolerance;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -38,7 +39,7 @@ class NhwcOpsKernelTest {
   private static final int N = 2;
 
   private static int[] isas() {
-    return ConvkitNative.ck_best_isa() == 1 ? new int[] {0, 1} : new int[] {0};
+    return Isas.codes();
   }
 
   /** A native float buffer with GUARD sentinel floats on both sides of its n floats. */

@@ -182,16 +182,17 @@ public final class CpuEngine extends AbstractEngine {
    */
   record ConvImpl(String name, Misfit misfit, Costlier costlier, Runner runner) {
     ConvImpl(String name, Misfit misfit, Runner runner) {
-      this(name, misfit, p -> null, runner);
+      this(name, misfit, (p, isa) -> null, runner);
     }
 
     interface Costlier {
       /**
-       * Where the implementation fits: why a later one is estimated faster for {@code plan} (an
-       * unforced engine then skips it); null if none is. (Measured on 1 and 2 threads here, the
-       * estimates on one core picked the faster of the three on both, or one within noise.)
+       * Where the implementation fits: why a later one is estimated faster for {@code plan} with
+       * the {@code isa} kernels (an unforced engine then skips it); null if none is. (Measured on
+       * 1 and 2 threads here, the estimates on one core picked the faster of the three on both,
+       * or one within noise.)
        */
-      String why(ConvPlan plan);
+      String why(ConvPlan plan, Isa isa);
     }
 
     interface Misfit {
@@ -210,9 +211,9 @@ public final class CpuEngine extends AbstractEngine {
   /** Every convolution implementation of this engine, most preferred first. */
   static final List<ConvImpl> IMPLEMENTATIONS = List.of(
       new ConvImpl("nhwc_winograd_f4", CpuEngine::winogradMisfit,
-          p -> winogradCostlier(p, 4), (e, c) -> e.nhwcWinograd(c, 4)),
+          (p, isa) -> winogradCostlier(p, 4, isa), (e, c) -> e.nhwcWinograd(c, 4)),
       new ConvImpl("nhwc_winograd_f2", CpuEngine::winogradMisfit,
-          p -> winogradCostlier(p, 2), (e, c) -> e.nhwcWinograd(c, 2)),
+          (p, isa) -> winogradCostlier(p, 2, isa), (e, c) -> e.nhwcWinograd(c, 2)),
       new ConvImpl("nhwc_dense", (p, l, q) -> l != Layout.NHWC ? "runs NHWC tensors"
           : p.spec().hasConnections() ? "has a connection table"
           : p.spec().groups() != 1 ? "grouped (" + p.spec().groups() + " groups)"
@@ -268,36 +269,84 @@ public final class CpuEngine extends AbstractEngine {
   /**
    * Where Winograd fits, an unforced engine runs F(m x m) only where its estimated time is the
    * least of F(4x4), F(2x2) and nhwc_dense. The estimates, in ns on one core, with rates measured
-   * on this project's machine (winograd_bench.c and conv_nhwc_bench.c; 2-core Zen 3):
+   * per ISA on this project's machines (winograd_bench.c and conv_nhwc_bench.c; {@link
+   * KernelRates}):
    * <ul>
-   *   <li>direct: 9 C K P multiply-adds at 42 per ns (85 GFLOP/s), P the output pixels;</li>
-   *   <li>F(m x m): the multiply, a^2 T Cp Kp multiply-adds at 30 per ns (the 1x1 kernel on short
-   *       reductions), T the tiles and Cp, Kp the channels rounded up to 8; the transformed
-   *       weights, 4 a^2 Cp Kp bytes streamed once per chunk at 10 bytes per ns; and the
+   *   <li>direct: 9 C K P multiply-adds at the direct rate, P the output pixels;</li>
+   *   <li>F(m x m): the multiply, a^2 T Cp Kp multiply-adds at the 1x1 rate (the 1x1 kernel on
+   *       short reductions), T the tiles and Cp, Kp the channels rounded up to 8; the transformed
+   *       weights, 4 a^2 Cp Kp bytes streamed once per chunk ({@link #streamBytesPerNs}); and the
    *       transformed inputs and products, a^2 T (Cp + Kp) floats written and read back at
-   *       0.8 ns each (they pass through L3).</li>
+   *       0.8 ns each (they pass through L3; the transforms are 8-lane code on every ISA).</li>
    * </ul>
    */
-  static double winogradCostNs(ConvPlan p, int m) {
+  static double winogradCostNs(ConvPlan p, int m, Isa isa) {
     Shape o = p.output();
     long a2 = (long) (m + 2) * (m + 2);
     double tiles = (double) o.n() * ((o.h() + m - 1) / m) * ((o.w() + m - 1) / m);
     double cp = (p.input().c() + 7) / 8 * 8;
     double kp = (o.c() + 7) / 8 * 8;
     long chunks = ConvkitNative.ck_wino_nhwc_chunks(ConvGeometry.of(p), m);
-    return a2 * tiles * cp * kp / 30 + chunks * 4.0 * a2 * cp * kp / 10
-        + a2 * tiles * (cp + kp) * 0.8;
+    double uBytes = 4.0 * a2 * cp * kp;
+    return a2 * tiles * cp * kp / KernelRates.of(isa).pointwiseMacPerNs()
+        + chunks * uBytes / streamBytesPerNs(uBytes) + a2 * tiles * (cp + kp) * 0.8;
   }
 
-  static double directCostNs(ConvPlan p) {
+  /** The last-level cache's bytes (sysfs), or 32 MiB where the system does not say. */
+  static final long LLC_BYTES = lastLevelCacheBytes();
+
+  /**
+   * One core's read rate of transformed weights that stay in the last-level cache between calls
+   * (at most an eighth of it: the share a VM's core keeps), else of memory. Measured with a
+   * streaming read: 30 bytes per ns up to 38 MB on a Xeon with 480 MiB of L3 (12 at 150 MB);
+   * 10 on a Zen 3 with 32 MiB (from memory, beyond L3).
+   */
+  static double streamBytesPerNs(double bytes) {
+    return bytes <= LLC_BYTES / 8.0 ? 30 : 10;
+  }
+
+  private static long lastLevelCacheBytes() {
+    for (int index = 4; index >= 2; index--) {
+      java.nio.file.Path size =
+          java.nio.file.Path.of("/sys/devices/system/cpu/cpu0/cache/index" + index + "/size");
+      try {
+        String v = java.nio.file.Files.readString(size).trim().toUpperCase(java.util.Locale.ROOT);
+        long unit = v.endsWith("K") ? 1L << 10 : v.endsWith("M") ? 1L << 20 : 1;
+        return Long.parseLong(unit == 1 ? v : v.substring(0, v.length() - 1)) * unit;
+      } catch (java.io.IOException | RuntimeException absent) {
+        // no such level, or no sysfs: try the next
+      }
+    }
+    return 32L << 20;
+  }
+
+  static double directCostNs(ConvPlan p, Isa isa) {
     Shape o = p.output();
-    return 9.0 * p.input().c() * o.c() * o.n() * o.h() * o.w() / 42;
+    return 9.0 * p.input().c() * o.c() * o.n() * o.h() * o.w()
+        / KernelRates.of(isa).directMacPerNs();
   }
 
-  private static String winogradCostlier(ConvPlan p, int m) {
-    double self = winogradCostNs(p, m);
-    double other = winogradCostNs(p, 6 - m);
-    double direct = directCostNs(p);
+  /**
+   * Multiply-adds per ns on one core of the dense NHWC kernel: on 3x3 layers (direct) and on the
+   * Winograd multiply's short 1x1 reductions (pointwise). Measured with the native benches
+   * (conv_nhwc_bench.c, winograd_bench.c; CK_BENCH_ISA picks the ISA) on the project's
+   * machines: AVX2 on a Zen 3 (85 and 60 GFLOP/s); AVX-512 on a Xeon with two 512-bit FMA pipes
+   * (160 GFLOP/s on 3x3 layers, 150 on 1x1); portable on the same Xeon (2.6 and 2.4).
+   */
+  record KernelRates(double directMacPerNs, double pointwiseMacPerNs) {
+    static KernelRates of(Isa isa) {
+      return switch (isa) {
+        case AVX512 -> new KernelRates(80, 75);
+        case AVX2 -> new KernelRates(42, 30);
+        case PORTABLE -> new KernelRates(1.3, 1.2);
+      };
+    }
+  }
+
+  private static String winogradCostlier(ConvPlan p, int m, Isa isa) {
+    double self = winogradCostNs(p, m, isa);
+    double other = winogradCostNs(p, 6 - m, isa);
+    double direct = directCostNs(p, isa);
     if (self <= direct && self <= other) {
       return null;
     }
@@ -370,29 +419,32 @@ public final class CpuEngine extends AbstractEngine {
       throw new AssertionError(forced);
     }
     for (ConvImpl i : IMPLEMENTATIONS) {
-      if (fitsUnforced(i, plan, layout, precision)) {
+      if (fitsUnforced(i, plan, layout, precision, isa)) {
         return i;
       }
     }
     throw new IllegalArgumentException(plan.spec().name() + ": no implementation of " + name()
         + " fits " + plan.algorithm() + " in " + layout + ": "
-        + misfits(plan, layout, precision));
+        + misfits(plan, layout, precision, isa));
   }
 
-  /** Each implementation's reason not to run {@code plan} in {@code layout} on a FAST engine. */
+  /**
+   * Each implementation's reason not to run {@code plan} in {@code layout} on a FAST engine of
+   * {@link Isa#best()}'s kernels.
+   */
   public static String misfits(ConvPlan plan, Layout layout) {
-    return misfits(plan, layout, Precision.FAST);
+    return misfits(plan, layout, Precision.FAST, Isa.best());
   }
 
   /**
    * Each implementation's reason not to run {@code plan} in {@code layout} on an engine of
-   * {@code precision} ("name: fits" where it does).
+   * {@code precision} and {@code isa} ("name: fits" where it does).
    */
-  public static String misfits(ConvPlan plan, Layout layout, Precision precision) {
+  public static String misfits(ConvPlan plan, Layout layout, Precision precision, Isa isa) {
     StringBuilder b = new StringBuilder();
     for (ConvImpl i : IMPLEMENTATIONS) {
       String why = i.misfit().why(plan, layout, precision);
-      why = why != null ? why : i.costlier().why(plan);
+      why = why != null ? why : i.costlier().why(plan, isa);
       b.append(b.length() == 0 ? "" : "; ").append(i.name()).append(": ")
           .append(why == null ? "fits" : why);
     }
@@ -412,7 +464,7 @@ public final class CpuEngine extends AbstractEngine {
   @Override
   public boolean runsNhwc(ConvPlan plan) {
     return IMPLEMENTATIONS.stream().anyMatch(i -> i.name().startsWith("nhwc_")
-        && (forced == null ? fitsUnforced(i, plan, Layout.NHWC, precision)
+        && (forced == null ? fitsUnforced(i, plan, Layout.NHWC, precision, isa)
             : forced.equals(i.name()) && i.misfit().why(plan, Layout.NHWC, precision) == null));
   }
 
@@ -442,7 +494,7 @@ public final class CpuEngine extends AbstractEngine {
   @Override
   public boolean fusesResidual(ConvPlan plan, Layout layout) {
     for (ConvImpl i : IMPLEMENTATIONS) {
-      if (forced == null ? fitsUnforced(i, plan, layout, precision)
+      if (forced == null ? fitsUnforced(i, plan, layout, precision, isa)
           : forced.equals(i.name()) && i.misfit().why(plan, layout, precision) == null) {
         return FUSE_RESIDUAL.contains(i.name());
       }
@@ -451,8 +503,9 @@ public final class CpuEngine extends AbstractEngine {
   }
 
   /** An unforced engine runs i where it fits and no later implementation is estimated cheaper. */
-  private static boolean fitsUnforced(ConvImpl i, ConvPlan plan, Layout layout, Precision q) {
-    return i.misfit().why(plan, layout, q) == null && i.costlier().why(plan) == null;
+  private static boolean fitsUnforced(ConvImpl i, ConvPlan plan, Layout layout, Precision q,
+      Isa isa) {
+    return i.misfit().why(plan, layout, q) == null && i.costlier().why(plan, isa) == null;
   }
 
   /** The implementation named {@code name}. */
