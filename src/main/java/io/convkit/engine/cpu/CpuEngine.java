@@ -272,10 +272,11 @@ public final class CpuEngine extends AbstractEngine {
    * per ISA on this project's machines (winograd_bench.c and conv_nhwc_bench.c; {@link
    * KernelRates}):
    * <ul>
-   *   <li>direct: 9 C K P multiply-adds at the direct rate, P the output pixels;</li>
+   *   <li>direct: 9 C K P multiply-adds at the direct rate, P the output pixels, and its 36 C K
+   *       bytes of weights read once from memory ({@link #STREAM_BYTES_PER_NS});</li>
    *   <li>F(m x m): the multiply, a^2 T Cp Kp multiply-adds at the 1x1 rate (the 1x1 kernel on
    *       short reductions), T the tiles and Cp, Kp the channels rounded up to 8; the transformed
-   *       weights, 4 a^2 Cp Kp bytes streamed once per chunk ({@link #streamBytesPerNs}); and the
+   *       weights, 4 a^2 Cp Kp bytes read from memory once per chunk; and the
    *       transformed inputs and products, a^2 T (Cp + Kp) floats written and read back at
    *       0.8 ns each (they pass through L3; the transforms are 8-lane code on every ISA).</li>
    * </ul>
@@ -287,43 +288,23 @@ public final class CpuEngine extends AbstractEngine {
     double cp = (p.input().c() + 7) / 8 * 8;
     double kp = (o.c() + 7) / 8 * 8;
     long chunks = ConvkitNative.ck_wino_nhwc_chunks(ConvGeometry.of(p), m);
-    double uBytes = 4.0 * a2 * cp * kp;
     return a2 * tiles * cp * kp / KernelRates.of(isa).pointwiseMacPerNs()
-        + chunks * uBytes / streamBytesPerNs(uBytes) + a2 * tiles * (cp + kp) * 0.8;
+        + chunks * 4.0 * a2 * cp * kp / STREAM_BYTES_PER_NS + a2 * tiles * (cp + kp) * 0.8;
   }
-
-  /** The last-level cache's bytes (sysfs), or 32 MiB where the system does not say. */
-  static final long LLC_BYTES = lastLevelCacheBytes();
 
   /**
-   * One core's read rate of transformed weights that stay in the last-level cache between calls
-   * (at most an eighth of it: the share a VM's core keeps), else of memory. Measured with a
-   * streaming read: 30 bytes per ns up to 38 MB on a Xeon with 480 MiB of L3 (12 at 150 MB);
-   * 10 on a Zen 3 with 32 MiB (from memory, beyond L3).
+   * One core's read rate of weights from memory: a network's next call of a layer finds its
+   * weights evicted by the other layers' (VGG-16's transformed weights and FC weights are
+   * 650 MB). Measured with a streaming read of 150 MB to 1 GB: 12 to 14 bytes per ns on the
+   * Xeon (29 up to 38 MB, from its L3: the figure a one-layer loop sees), 10 on the Zen 3.
    */
-  static double streamBytesPerNs(double bytes) {
-    return bytes <= LLC_BYTES / 8.0 ? 30 : 10;
-  }
-
-  private static long lastLevelCacheBytes() {
-    for (int index = 4; index >= 2; index--) {
-      java.nio.file.Path size =
-          java.nio.file.Path.of("/sys/devices/system/cpu/cpu0/cache/index" + index + "/size");
-      try {
-        String v = java.nio.file.Files.readString(size).trim().toUpperCase(java.util.Locale.ROOT);
-        long unit = v.endsWith("K") ? 1L << 10 : v.endsWith("M") ? 1L << 20 : 1;
-        return Long.parseLong(unit == 1 ? v : v.substring(0, v.length() - 1)) * unit;
-      } catch (java.io.IOException | RuntimeException absent) {
-        // no such level, or no sysfs: try the next
-      }
-    }
-    return 32L << 20;
-  }
+  static final double STREAM_BYTES_PER_NS = 12;
 
   static double directCostNs(ConvPlan p, Isa isa) {
     Shape o = p.output();
-    return 9.0 * p.input().c() * o.c() * o.n() * o.h() * o.w()
-        / KernelRates.of(isa).directMacPerNs();
+    double weights = 9.0 * p.input().c() * o.c();
+    return weights * o.n() * o.h() * o.w() / KernelRates.of(isa).directMacPerNs()
+        + 4 * weights / STREAM_BYTES_PER_NS;
   }
 
   /**
