@@ -74,10 +74,11 @@ static inline ck_nhwc_plan ck_nhwc_make_plan_min(const ck_conv_geom* x, long lon
     if (p.ngk > p.nkb) p.ngk = p.nkb;
   }
   p.kg = (p.nkb + p.ngk - 1) / p.ngk;
-  /* An even number of blocks per task where there are two or more: the AVX-512 build's tiles
+  /* Where the blocks split into groups, an even number per group: the AVX-512 build's tiles
    * take the blocks in pairs (a lone block has 8 accumulators, half a pair's rate). This halves
-   * the channel groups min_tasks asked for (8 tasks, not 16, on a 14x14 layer of 256 outputs). */
-  if (p.kg % 2 == 1 && p.nkb >= 2) p.kg = p.kg + 1 <= p.nkb ? p.kg + 1 : p.kg - 1;
+   * the channel groups min_tasks asked for (8 tasks, not 16, on a 14x14 layer of 256 outputs).
+   * One group keeps all its blocks, so a K tail still joins the last full block (4x24). */
+  if (p.kg % 2 == 1 && p.kg < p.nkb) p.kg++;
   p.ngk = (p.nkb + p.kg - 1) / p.kg;
   return p;
 }
