@@ -580,15 +580,13 @@ public final class OpenClEngine extends AbstractEngine {
     int hasBias = s.hasBias() ? 1 : 0;
     cl_mem bias = dw.bias == null ? dummy.mem() : dw.bias.mem();
     boolean packed = cp.gemm() == Tuning.Gemm.PACKED;
-    int nb = 8 * tuning.nv();
     cl_mem ws = cp.unfold() ? scratch(2, cp.workspaceFloats(), "im2col workspace") : null;
     cl_kernel unfold = null;
     if (cp.unfold()) {
       unfold = packed ? kernel("im2col", cp.im2colOptions(), "im2col_packed")
           : kernel("im2col", "", "im2col_rows");
     }
-    cl_kernel gemm = packed ? kernel("gemm_packed", cp.gemmOptions(), "gemm_packed")
-        : kernel("gemm_tiled", cp.gemmOptions(), "gemm_tiled");
+    cl_kernel gemm = gemmKernel(cp);
     long inImage = (long) in.c() * in.h() * in.w();
     long outImage = (long) out.c() * n;
     int kAll = groups * kg;
@@ -612,17 +610,31 @@ public final class OpenClEngine extends AbstractEngine {
       }
       args(gemm, dw.a.mem(), b, bOff, n, y, (int) (img * outImage), n, bias, hasBias, act, mg, n,
           kg);
-      if (packed) {
-        launch("gemm_packed", gemm, new long[] {(n + nb - 1) / nb, (mg + cp.mr() - 1) / cp.mr(),
-            groups}, new long[] {tuning.pl(), 1, 1});
-      } else {
-        int rtsn = tuning.tsn() / tuning.wptn();
-        int rtsm = tuning.tsm() / tuning.wptm();
-        launch("gemm_tiled", gemm,
-            new long[] {(long) (n + tuning.tsn() - 1) / tuning.tsn() * rtsn,
-                (long) (mg + tuning.tsm() - 1) / tuning.tsm() * rtsm, groups},
-            new long[] {rtsn, rtsm, 1});
-      }
+      launchGemm(cp, gemm, n, mg, groups);
+    }
+  }
+
+  /** The plan's GEMM kernel: the packed one or the tiled one (the tuning's choice). */
+  private cl_kernel gemmKernel(ClConvPlan cp) {
+    return cp.gemm() == Tuning.Gemm.PACKED
+        ? kernel("gemm_packed", cp.gemmOptions(), "gemm_packed")
+        : kernel("gemm_tiled", cp.gemmOptions(), "gemm_tiled");
+  }
+
+  /**
+   * Launches {@code gemm} (its arguments set) over n columns x m rows, {@code batch} matrices
+   * along the third dimension (groups, or Winograd's positions).
+   */
+  private void launchGemm(ClConvPlan cp, cl_kernel gemm, long n, long m, long batch) {
+    if (cp.gemm() == Tuning.Gemm.PACKED) {
+      int nb = 8 * tuning.nv();
+      launch("gemm_packed", gemm, new long[] {(n + nb - 1) / nb, (m + cp.mr() - 1) / cp.mr(),
+          batch}, new long[] {tuning.pl(), 1, 1});
+    } else {
+      int rtsn = tuning.tsn() / tuning.wptn();
+      int rtsm = tuning.tsm() / tuning.wptm();
+      launch("gemm_tiled", gemm, new long[] {(n + tuning.tsn() - 1) / tuning.tsn() * rtsn,
+          (m + tuning.tsm() - 1) / tuning.tsm() * rtsm, batch}, new long[] {rtsn, rtsm, 1});
     }
   }
 
@@ -646,9 +658,7 @@ public final class OpenClEngine extends AbstractEngine {
     cl_mem mm = scratch(3, (long) a2 * k * tiles, "Winograd products");
     cl_kernel input = kernel("winograd", cp.directOptions(), "wino_input");
     cl_kernel output = kernel("winograd", cp.directOptions(), "wino_output");
-    boolean packed = cp.gemm() == Tuning.Gemm.PACKED;
-    cl_kernel gemm = packed ? kernel("gemm_packed", cp.gemmOptions(), "gemm_packed")
-        : kernel("gemm_tiled", cp.gemmOptions(), "gemm_tiled");
+    cl_kernel gemm = gemmKernel(cp);
     cl_mem bias = dw.bias == null ? dummy.mem() : dw.bias.mem();
     long inImage = (long) c * in.h() * in.w();
     long outImage = (long) k * out.h() * out.w();
@@ -657,17 +667,7 @@ public final class OpenClEngine extends AbstractEngine {
       args(input, x, xOff, v, c, in.h(), in.w(), s.padTop(), s.padLeft(), tw, tiles);
       launch("wino_input", input, new long[] {tiles, c}, new long[] {tuning.lx(), 1});
       args(gemm, dw.a.mem(), v, 0, tiles, mm, 0, tiles, dummy.mem(), 0, 0, k, tiles, c);
-      if (packed) {
-        int nb = 8 * tuning.nv();
-        launch("gemm_packed", gemm, new long[] {(tiles + nb - 1) / nb,
-            (k + cp.mr() - 1) / cp.mr(), a2}, new long[] {tuning.pl(), 1, 1});
-      } else {
-        int rtsn = tuning.tsn() / tuning.wptn();
-        int rtsm = tuning.tsm() / tuning.wptm();
-        launch("gemm_tiled", gemm, new long[] {(long) (tiles + tuning.tsn() - 1) / tuning.tsn()
-            * rtsn, (long) (k + tuning.tsm() - 1) / tuning.tsm() * rtsm, a2},
-            new long[] {rtsn, rtsm, 1});
-      }
+      launchGemm(cp, gemm, tiles, k, a2);
       args(output, mm, x, xOff, dw.in.mem(), bias, s.hasBias() ? 1 : 0, s.activation().code(), y,
           (int) (img * outImage), c, in.h(), in.w(), k, out.h(), out.w(), s.padTop(),
           s.padLeft(), tw, tiles);
