@@ -295,8 +295,9 @@ public final class CpuEngine extends AbstractEngine {
   /**
    * One core's read rate of weights from memory: a network's next call of a layer finds its
    * weights evicted by the other layers' (VGG-16's transformed weights and FC weights are
-   * 650 MB). Measured with a streaming read of 150 MB to 1 GB: 12 to 14 bytes per ns on the
-   * Xeon (29 up to 38 MB, from its L3: the figure a one-layer loop sees), 10 on the Zen 3.
+   * 650 MB). Measured with bench/native/stream_bench.c: 11.4 to 12.6 bytes per ns reading 150 MB
+   * to 1 GB on the Xeon (29 to 30 up to 38 MB, from its L3: the figure a one-layer loop sees);
+   * 10 on the Zen 3.
    */
   static final double STREAM_BYTES_PER_NS = 12;
 
