@@ -1,4 +1,4 @@
-// Build/run (the JNI build's flags): g++ -O3 -march=x86-64 -m64 -std=c++11 -Wno-psabi -I native -x c++ bench/native/conv_nhwc_bench.c -o /tmp/cnb && /tmp/cnb [reps] [layer filter] [activation: 1 relu, 2 relu6]
+// Build/run (the JNI build's flags): g++ -O3 -march=x86-64 -m64 -std=c++11 -Wno-psabi -I native -x c++ bench/native/conv_nhwc_bench.c -o /tmp/cnb && /tmp/cnb [reps] [layer filter] [activation: 1 relu, 2 relu6] (CK_BENCH_RES=1 or inplace: with a residual)
 /* Single-thread GFLOP/s of ck_conv_nhwc (AVX2 variant) on the target layers, against an FMA peak
  * measured in the same run (12 independent ymm FMA chains). Includes the sources the JNI build
  * compiles, in its order, so it measures the real code; samples outputs against a double loop. */
@@ -65,6 +65,16 @@ int main(int argc, char** argv) {
     float* w = (float*)malloc(nw * 4);
     float* bias = (float*)malloc(y->k * 4);
     float* out = (float*)malloc(nout * 4);
+    /* CK_BENCH_RES=1: a residual added before the activation, as ResNet's last 1x1 of a block,
+     * from a tensor of its own; CK_BENCH_RES=inplace: the output itself, as the network pass
+     * runs it (ForwardPass: the add's output over the block input). The check samples the first
+     * call's output, against the residual as it was before that call. */
+    const char* res_mode = getenv("CK_BENCH_RES") && *getenv("CK_BENCH_RES") ? getenv("CK_BENCH_RES") : NULL;
+    const int inplace = res_mode && !strcmp(res_mode, "inplace");
+    float* res = res_mode ? (inplace ? out : (float*)malloc(nout * 4)) : NULL;
+    float* res0 = res ? (float*)malloc(nout * 4) : NULL;
+    if (res)
+      for (long long i = 0; i < nout; i++) res0[i] = res[i] = (float)rand() / RAND_MAX - 0.5f;
     float* packed = (float*)malloc(ck_conv_nhwc_packed_floats(g, 1) * 4);
     const long long sf = ck_conv_nhwc_scratch_floats(g, 1);
     float* scratch = (float*)malloc((sf > 0 ? sf : 1) * 4);
@@ -74,19 +84,7 @@ int main(int argc, char** argv) {
     ck_conv_nhwc_pack(g, 1, w, packed);
     const long long T = ck_conv_nhwc_tasks(g, 1);
     const double flops = 2.0 * y->k * y->c * y->r * y->s * oh * oh;
-    double best = 1e30;
-    for (int rep = 0; rep < reps; rep++) {
-      const double pk = fma_peak_gflops(1);
-      if (pk > peak) peak = pk;
-      int it = 0;
-      double t = now_s(), e;
-      do {
-        ck_conv_nhwc(bench_isa(), g, 1, in, packed, bias, NULL, out, act, 0, T, scratch);
-        it++;
-        e = now_s() - t;
-      } while (e < 0.02);
-      if (e / it < best) best = e / it;
-    }
+    ck_conv_nhwc(bench_isa(), g, 1, in, packed, bias, res, out, act, 0, T, scratch);
     double maxerr = 0;
     for (int smp = 0; smp < 200; smp++) {
       const long long oy = rand() % oh, ox = rand() % oh, k = rand() % y->k;
@@ -98,15 +96,31 @@ int main(int argc, char** argv) {
             if (iy < 0 || iy >= y->h || ix < 0 || ix >= y->h) continue;
             s += (double)in[(iy * y->h + ix) * y->c + c] * w[((k * y->c + c) * y->r + r) * y->s + q];
           }
+      if (res) s += res0[(oy * oh + ox) * y->k + k];
       if (s < 0) s = 0;
       if (act == 2 && s > 6) s = 6;
       const double d = fabs(s - out[(oy * oh + ox) * y->k + k]);
       if (d > maxerr) maxerr = d;
     }
+    double best = 1e30;
+    for (int rep = 0; rep < reps; rep++) {
+      const double pk = fma_peak_gflops(1);
+      if (pk > peak) peak = pk;
+      int it = 0;
+      double t = now_s(), e;
+      do {
+        ck_conv_nhwc(bench_isa(), g, 1, in, packed, bias, res, out, act, 0, T, scratch);
+        it++;
+        e = now_s() - t;
+      } while (e < 0.02);
+      if (e / it < best) best = e / it;
+    }
     const double gf = flops / best * 1e-9;
     printf("%-34s %8.4f ms %7.1f GFLOP/s %5.1f%% of peak  [%s, %lld tasks, max err %.2g]\n",
            y->name, best * 1e3, gf, 100 * gf / peak, ck_conv_nhwc_variant(bench_isa(), g, 1), T, maxerr);
     free(in); free(w); free(bias); free(out); free(packed); free(scratch);
+    if (!inplace) free(res);
+    free(res0);
   }
   printf("FMA peak (12 chains of the bench's ISA, 1 thread, best of the run): %.1f GFLOP/s\n", peak);
   return 0;

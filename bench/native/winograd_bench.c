@@ -1,4 +1,4 @@
-// Build/run (the JNI build's flags): g++ -O3 -march=x86-64 -m64 -std=c++11 -Wno-psabi -I native -I bench/native -x c++ bench/native/winograd_bench.c -o /tmp/wnb && /tmp/wnb [reps] [layer filter]
+// Build/run (the JNI build's flags): g++ -O3 -march=x86-64 -m64 -std=c++11 -Wno-psabi -I native -I bench/native -x c++ bench/native/winograd_bench.c -o /tmp/wnb && /tmp/wnb [reps] [layer filter] (CK_BENCH_PHASES=1: time per phase)
 /* Single-thread time of the 3x3 stride-1 layers on the direct NHWC kernel (ck_conv_nhwc) and on
  * Winograd F(2x2) and F(4x4) (ck_wino_nhwc, every phase of every chunk), the widest ISA's variants; effective
  * GFLOP/s (the direct convolution's FLOPs over the time) against the FMA peak measured in the
@@ -56,13 +56,22 @@ static void run_direct(void* a) {
                0, ck_conv_nhwc_tasks(j->g, 1), j->scratch);
 }
 
+/* Seconds spent in each phase (input transform, multiply, output transform) over the calls of
+ * run_wino since the last reset: CK_BENCH_PHASES=1 prints their share of a call. */
+static double phase_s[3];
+static long long phase_calls;
+
 static void run_wino(void* a) {
   job* j = (job*)a;
   const long long chunks = ck_wino_nhwc_chunks(j->g, j->m);
   for (long long ch = 0; ch < chunks; ch++)
-    for (int ph = 0; ph < 3; ph++)
+    for (int ph = 0; ph < 3; ph++) {
+      const double t = now_s();
       ck_wino_nhwc(bench_isa(), j->g, j->m, ph, ch, j->in, j->packed, j->bias, NULL, j->out, 0, 0,
                    ck_wino_nhwc_tasks(j->g, j->m, ph, ch), j->scratch);
+      phase_s[ph] += now_s() - t;
+    }
+  phase_calls++;
 }
 
 int main(int argc, char** argv) {
@@ -135,6 +144,8 @@ int main(int argc, char** argv) {
         j.scratch = (float*)malloc((sf > 0 ? sf : 1) * 4);
         const double pk = fma_peak_gflops(2);
         if (pk > peak) peak = pk;
+        phase_s[0] = phase_s[1] = phase_s[2] = 0;
+        phase_calls = 0;
         const double t = time_best(reps, m == 0 ? run_direct : run_wino, &j);
         double err = 0;
         for (long long i = 0; i < nout; i++) {
@@ -144,6 +155,9 @@ int main(int argc, char** argv) {
         const double gf = flops / t * 1e-9;
         printf("  %s %8.3f ms %6.1f GF/s %5.1f%% err %.1e", m == 0 ? "direct" : m == 2 ? "F2" : "F4",
                t * 1e3, gf, 100 * gf / peak, err / refmax);
+        if (m > 0 && getenv("CK_BENCH_PHASES") && phase_calls > 0)
+          printf(" (in %.3f, mul %.3f, out %.3f ms per call, mean)", phase_s[0] * 1e3 / phase_calls,
+                 phase_s[1] * 1e3 / phase_calls, phase_s[2] * 1e3 / phase_calls);
         free(packed);
         free(j.scratch);
       }

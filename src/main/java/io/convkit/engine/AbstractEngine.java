@@ -70,6 +70,14 @@ public abstract class AbstractEngine implements Engine {
     // Unfused where the engine has no such kernel, and where a non-finite weight needs the
     // padded border repaired (convolve does that; the repair knows nothing of a residual).
     if (!fusesResidual(plan, l) || multipliesPadding() && PaddedBorder.needed(plan, weights)) {
+      if (rl.sameMemory(yl)) { // in place: the convolution would overwrite the residual first
+        try (Tensor saved = Tensor.allocate(rl.shape(), this, rl.layout())) {
+          reorder(rl, saved);
+          convolve(plan, weights, xl, yl);
+          add(yl, saved, yl, act);
+        }
+        return;
+      }
       convolve(plan, weights, xl, yl);
       add(yl, rl, yl, act);
       return;
@@ -135,6 +143,10 @@ public abstract class AbstractEngine implements Engine {
     }
     if (residual != null) {
       checkResidual(name, residual, y);
+      if (residual.sameMemory(y)) {
+        throw new IllegalArgumentException(name + ": the residual and the output must not share "
+            + "memory");
+      }
       if (project.spec().activation() != Activation.NONE) {
         throw new IllegalArgumentException(name + ": with a residual the project conv has no "
             + "activation of its own (act applies after the sum), got "
@@ -187,16 +199,12 @@ public abstract class AbstractEngine implements Engine {
     }
   }
 
-  /** An open residual of y's shape that shares no memory with y. */
+  /** An open residual of y's shape (y itself, in place, or sharing no memory with it). */
   private static void checkResidual(String name, Tensor residual, Tensor y) {
     residual.checkOpen();
     if (!residual.shape().equals(y.shape())) {
       throw new IllegalArgumentException(name + ": the residual must have the output's shape "
           + y.shape() + ", got " + residual.shape());
-    }
-    if (residual.sameMemory(y)) {
-      throw new IllegalArgumentException(name + ": the residual and the output must not share "
-          + "memory");
     }
   }
 

@@ -46,8 +46,10 @@ public interface Engine extends Device, AutoCloseable {
   /**
    * Computes {@code y = act(conv(x) + residual)}: a convolution with a residual join fused into
    * it (ResNet's and MobileNet v2's {@code conv -> add}). The plan's spec has no activation of
-   * its own; {@code act} applies after the sum. {@code residual} has y's shape and shares no
-   * memory with y. An engine without a fused kernel convolves, then adds.
+   * its own; {@code act} applies after the sum. {@code residual} has y's shape; it is either y
+   * itself ({@code y = act(conv(x) + y)}, in place, as a network pass writes ResNet's block output
+   * over the block input) or shares no memory with y. An engine without a fused kernel
+   * convolves, then adds.
    */
   void convolveAdd(ConvPlan plan, ConvWeights weights, Tensor x, Tensor residual, Tensor y,
       Activation act);

@@ -1,5 +1,6 @@
 package io.convkit.engine;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -16,6 +17,7 @@ import io.convkit.testing.ConvCases;
 import io.convkit.testing.ConvCases.Case;
 import io.convkit.testing.ConvCheck;
 import io.convkit.testing.CpuVariants;
+import io.convkit.testing.OpenClOrSkip;
 import io.convkit.testing.Tolerance;
 import java.util.ArrayList;
 import java.util.List;
@@ -79,6 +81,14 @@ class ConvResidualTest {
                 Tensor y = Tensor.allocate(plan.output(), Device.HOST, l)) {
               e.convolveAdd(plan, conv.weights(), xi, ri, y, act);
               float[] got = y.toArray();
+              // in place (the residual is the output, as a network pass runs ResNet's adds):
+              // the same bits, fused or not
+              try (Tensor yr = l == Layout.NHWC ? ConvCheck.nhwc(r, plan.output().dims())
+                  : Tensor.of(r, plan.output().dims())) {
+                e.convolveAdd(plan, conv.weights(), xi, yr, yr, act);
+                assertArrayEquals(got, yr.toArray(), c + " " + l + " on " + e.name()
+                    + ": in place");
+              }
               fused += e.fusesResidual(plan, l) ? 1 : 0;
               ran++;
               for (int i = 0; i < got.length; i++) {
@@ -98,6 +108,44 @@ class ConvResidualTest {
     assertTrue(fused > 20, "fused kernels ran " + fused + " times");
   }
 
+  /**
+   * The OpenCL engine has no fused kernel: convolveAdd convolves, then adds, so in place it must
+   * keep a copy of the residual that the convolution would overwrite.
+   */
+  @Test
+  void inPlaceOnAnEngineThatConvolvesThenAdds() {
+    try (Engine cl = io.convkit.engine.opencl.OpenClEngine.open(OpenClOrSkip.device())) {
+      ConvSpec spec = ConvSpec.builder(5, 6, 3, 3).padding(1, 1, 1, 1).bias(true).build();
+      float[] w = ConvCases.data(31, spec.denseWeightCount());
+      float[] b = ConvCases.data(32, 6);
+      float[] x = ConvCases.data(33, 2 * 5 * 7 * 9);
+      float[] r = ConvCases.data(34, 2 * 6 * 7 * 9);
+      try (Conv2d conv = new Conv2d(spec, w, b); Tensor xi = Tensor.of(x, 2, 5, 7, 9);
+          Tensor ri = Tensor.of(r, 2, 6, 7, 9); Tensor y = Tensor.zeros(2, 6, 7, 9);
+          Tensor yr = Tensor.of(r, 2, 6, 7, 9)) {
+        ConvPlan plan = conv.plan(xi.shape());
+        assertTrue(!cl.fusesResidual(plan, Layout.NCHW), "OpenCL fuses no residual");
+        cl.convolveAdd(plan, conv.weights(), xi, ri, y, Activation.RELU);
+        cl.convolveAdd(plan, conv.weights(), xi, yr, yr, Activation.RELU);
+        assertArrayEquals(y.toArray(), yr.toArray(), "in place on " + cl.name());
+        float[] want = new float[r.length];
+        try (Tensor c0 = conv.forward(xi, reference)) {
+          float[] c = c0.toArray();
+          for (int i = 0; i < want.length; i++) {
+            want[i] = Math.max(0f, c[i] + r[i]);
+          }
+        }
+        float[] got = yr.toArray();
+        float[] mag = ReferenceEngine.magnitudes(plan, conv.weights(), x);
+        for (int i = 0; i < got.length; i++) { // the residual was added once, not twice
+          double tol = Tolerance.bound(plan.gemmK() + 1, mag[i] + Math.abs(r[i]), Activation.RELU);
+          assertTrue(Math.abs(got[i] - want[i]) <= tol,
+              "output " + i + ": " + got[i] + ", want " + want[i] + ", bound " + tol);
+        }
+      }
+    }
+  }
+
   @Test
   void badResidualsAreRefused() {
     ConvSpec spec = ConvSpec.builder(3, 4, 3, 3).padding(1, 1, 1, 1).build();
@@ -111,8 +159,6 @@ class ConvResidualTest {
         ConvPlan p = conv.plan(x.shape());
         assertThrows(IllegalArgumentException.class,
             () -> e.convolveAdd(p, conv.weights(), x, small, y, Activation.RELU));
-        assertThrows(IllegalArgumentException.class,
-            () -> e.convolveAdd(p, conv.weights(), x, y, y, Activation.RELU));
         assertThrows(IllegalArgumentException.class,
             () -> e.convolveAdd(p, conv.weights(), x, null, y, Activation.RELU));
         IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,

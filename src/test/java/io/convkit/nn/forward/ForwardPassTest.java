@@ -85,10 +85,21 @@ class ForwardPassTest {
       CpuPasses.run(net, 5, in, (pass, x) -> {
         List<String> fused = pass.fusedAdds(in);
         assertTrue(fused.size() >= (model.equals("resnet18") ? 8 : 10), model + ": " + fused);
+        pass.setProfiling(true);
         float[] together = pass.forward(x).toArray();
-        // unfused: the add runs in place after its conv
+        pass.setProfiling(false);
+        // ResNet's adds write their output over the block input they read last (one buffer,
+        // in place); MobileNet v2's residual is also its block's input, which the block reads
+        long inPlace = pass.times().stream().filter(t -> t.ran().endsWith("+ residual in place"))
+            .count();
+        if (model.equals("resnet18")) {
+          assertTrue(inPlace >= 6, model + ": " + inPlace + " adds in place");
+        }
+        // unfused: the add runs in place after its conv (the conv alone must not overwrite the
+        // residual that shares the add's buffer: the add reads a copy)
         float[] apart = CpuPasses.unfused(pass, x);
         assertArrayEquals(apart, together, model + ": fused and unfused adds");
+        assertArrayEquals(together, pass.forward(x).toArray(), model + ": fused again");
         return null;
       });
     }
