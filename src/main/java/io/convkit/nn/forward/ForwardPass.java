@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Buffers: the first call for an input shape assigns every value a buffer from a small pool
  * (a buffer whose value has been read for the last time is reused by a later value of the same
- * shape) and allocates the pool's tensors on the engine's device. Later calls with that shape
+ * shape; a fused conv + add writes its output over the residual when the add reads it last)
+ * and allocates the pool's tensors on the engine's device. Later calls with that shape
  * allocate nothing: no tensors, no host arrays ({@link #allocations()} counts tensors). The
  * buffers live until {@link #close()} or an input of another shape.
  *
