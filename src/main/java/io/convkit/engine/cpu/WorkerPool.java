@@ -34,8 +34,7 @@ final class WorkerPool implements AutoCloseable {
   private final int threads;
   private final boolean spin;
   private final Thread[] workers;
-  private final AtomicInteger pending = new AtomicInteger();
-  private volatile Job job = new Job(0, null, 0, 0, 1, null);
+  private volatile Job job = new Job(0, null, 0, 0, 1, null, null);
 
   /** (front, back) of a share as one long, so that owner and thieves update it with one CAS. */
   private static long share(int front, int back) {
@@ -52,14 +51,30 @@ final class WorkerPool implements AutoCloseable {
    * {@code shares[w]}.
    */
   private record Job(long generation, RangeBody body, int n, int chunks, int grain,
-      AtomicLongArray shares) {
+      AtomicLongArray shares, AtomicInteger inside) {
+    /** The bit of {@link #inside} set once the caller has taken every grain: no one enters. */
+    static final int CLOSED = 1 << 30;
+
     static Job of(long generation, RangeBody body, int n, int chunks, int grain) {
       long grains = ((long) n + grain - 1) / grain;
       AtomicLongArray shares = new AtomicLongArray(chunks);
       for (int w = 0; w < chunks; w++) {
         shares.set(w, share((int) (grains * w / chunks), (int) (grains * (w + 1) / chunks)));
       }
-      return new Job(generation, body, n, chunks, grain, shares);
+      return new Job(generation, body, n, chunks, grain, shares, new AtomicInteger());
+    }
+
+    /** A worker joins the loop, unless the caller has closed it; then it runs nothing. */
+    boolean enter() {
+      for (;;) {
+        int v = inside.get();
+        if ((v & CLOSED) != 0) {
+          return false;
+        }
+        if (inside.compareAndSet(v, v + 1)) {
+          return true;
+        }
+      }
     }
 
     private void runGrain(int g, int worker) {
@@ -144,7 +159,6 @@ final class WorkerPool implements AutoCloseable {
       return;
     }
     this.failure = null;
-    pending.set(chunks - 1);
     Job j = Job.of(job.generation() + 1, body, n, chunks, grain);
     job = j;
     for (int i = 0; i < chunks - 1; i++) {
@@ -156,13 +170,19 @@ final class WorkerPool implements AutoCloseable {
     } catch (Throwable t) {
       mine = t;
     }
-    while (pending.get() != 0) {
+    // Every grain is taken (drain steals what the workers have not started). Close the loop
+    // and wait only for the workers inside it, which may still run a grain they took: a worker
+    // that has not woken yet is not waited for (on this KVM guest a parked thread sometimes
+    // woke a millisecond late, and the caller, done with the whole range, used to wait for it
+    // to come and find nothing: 14x14 and 7x7 layers took 1 ms on 2 threads, 0.1 on 1).
+    j.inside().getAndAdd(Job.CLOSED);
+    while ((j.inside().get() & ~Job.CLOSED) != 0) {
       Thread.onSpinWait();
     }
     // Every worker is done with the body: drop it, so that the pool (whose threads are GC roots)
     // keeps nothing of the caller alive between calls. Same generation, no chunks: a worker that
     // wakes late sees nothing to do.
-    job = new Job(j.generation(), null, 0, 0, 1, null);
+    job = new Job(j.generation(), null, 0, 0, 1, null, null);
     Throwable t = mine != null ? mine : failure;
     failure = null;
     if (t instanceof RuntimeException re) {
@@ -193,13 +213,13 @@ final class WorkerPool implements AutoCloseable {
       }
       seen = j.generation();
       int c = j.chunks();
-      if (chunk < c) {
+      if (chunk < c && j.enter()) {
         try {
           j.drain(chunk);
         } catch (Throwable t) {
           failure = t;
         } finally {
-          pending.decrementAndGet();
+          j.inside().decrementAndGet();
         }
       }
     }
