@@ -111,7 +111,15 @@ final class WorkerPool implements AutoCloseable {
     }
   }
 
+  // Runs in a worker after it sees a new loop and before it joins it (tests make a worker late).
+  private final Runnable beforeJoin;
+
   WorkerPool(int threads) {
+    this(threads, () -> { });
+  }
+
+  WorkerPool(int threads, Runnable beforeJoin) {
+    this.beforeJoin = beforeJoin;
     this.threads = threads;
     this.spin = threads <= Runtime.getRuntime().availableProcessors();
     this.workers = new Thread[threads - 1];
@@ -213,6 +221,9 @@ final class WorkerPool implements AutoCloseable {
       }
       seen = j.generation();
       int c = j.chunks();
+      if (chunk < c) {
+        beforeJoin.run();
+      }
       if (chunk < c && j.enter()) {
         try {
           j.drain(chunk);

@@ -2,8 +2,12 @@ package io.convkit.engine.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
 
@@ -47,6 +51,64 @@ class WorkerPoolTest {
             }
           }
         }
+      }
+    }
+  }
+
+  /**
+   * A worker that has not joined a loop is not waited for: with the worker held before it joins,
+   * the caller runs every grain itself and returns; the worker, released, finds the loop closed
+   * and runs nothing of it, and the next loops use it again.
+   */
+  @Test
+  void theCallerDoesNotWaitForAWorkerThatHasNotJoined() throws Exception {
+    CountDownLatch held = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicBoolean first = new AtomicBoolean(true);
+    try (WorkerPool pool = new WorkerPool(2, () -> {
+      if (first.getAndSet(false)) {
+        held.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    })) {
+      AtomicIntegerArray runs = new AtomicIntegerArray(64);
+      int[] byWorker = new int[2];
+      assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+        pool.parallelFor(64, 4, (b, e, w) -> {
+          if (w == 0) {
+            try {
+              held.await(); // the worker has seen the loop and is held before joining it
+            } catch (InterruptedException x) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          synchronized (byWorker) {
+            byWorker[w] += e - b;
+          }
+          for (int i = b; i < e; i++) {
+            runs.incrementAndGet(i);
+          }
+        });
+      }, "the caller waited for a worker that had not joined the loop");
+      assertEquals(64, byWorker[0], "the caller ran every grain");
+      for (int i = 0; i < 64; i++) {
+        assertEquals(1, runs.get(i), "index " + i);
+      }
+      release.countDown();
+      AtomicIntegerArray again = new AtomicIntegerArray(1000);
+      for (int rep = 0; rep < 50; rep++) {
+        pool.parallelFor(1000, 7, (b, e, w) -> {
+          for (int i = b; i < e; i++) {
+            again.incrementAndGet(i);
+          }
+        });
+      }
+      for (int i = 0; i < 1000; i++) {
+        assertEquals(50, again.get(i), "index " + i + " after the late worker came back");
       }
     }
   }
