@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
      * from a tensor of its own; CK_BENCH_RES=inplace: the output itself, as the network pass
      * runs it (ForwardPass: the add's output over the block input). The check samples the first
      * call's output, against the residual as it was before that call. */
-    const char* res_mode = getenv("CK_BENCH_RES") && *getenv("CK_BENCH_RES") ? getenv("CK_BENCH_RES") : NULL;
+    const char* res_mode = getenv("CK_BENCH_RES");
+    if (res_mode && !*res_mode) res_mode = NULL;
     const int inplace = res_mode && !strcmp(res_mode, "inplace");
     float* res = res_mode ? (inplace ? out : (float*)malloc(nout * 4)) : NULL;
     float* res0 = res ? (float*)malloc(nout * 4) : NULL;

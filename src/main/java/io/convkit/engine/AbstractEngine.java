@@ -70,16 +70,19 @@ public abstract class AbstractEngine implements Engine {
     // Unfused where the engine has no such kernel, and where a non-finite weight needs the
     // padded border repaired (convolve does that; the repair knows nothing of a residual).
     if (!fusesResidual(plan, l) || multipliesPadding() && PaddedBorder.needed(plan, weights)) {
-      if (rl.sameMemory(yl)) { // in place: the convolution would overwrite the residual first
-        try (Tensor saved = Tensor.allocate(rl.shape(), this, rl.layout())) {
+      // In place, the convolution would overwrite the residual first: add a copy of it.
+      Tensor saved = rl.sameMemory(yl) ? Tensor.allocate(rl.shape(), this, rl.layout()) : null;
+      try {
+        if (saved != null) {
           reorder(rl, saved);
-          convolve(plan, weights, xl, yl);
-          add(yl, saved, yl, act);
         }
-        return;
+        convolve(plan, weights, xl, yl);
+        add(yl, saved != null ? saved : rl, yl, act);
+      } finally {
+        if (saved != null) {
+          saved.close();
+        }
       }
-      convolve(plan, weights, xl, yl);
-      add(yl, rl, yl, act);
       return;
     }
     try (Uses u = Uses.begin(name).hold("weights", weights.lifetime()).read("input", xl)

@@ -21,6 +21,9 @@ import io.convkit.tensor.Tensor;
 import io.convkit.tensor.Views;
 import java.lang.ref.Cleaner;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
@@ -297,7 +300,7 @@ public final class CpuEngine extends AbstractEngine {
    * weights evicted by the other layers' (VGG-16's transformed weights and FC weights are
    * 650 MB). Measured with bench/native/stream_bench.c: 11.4 to 12.6 bytes per ns reading 150 MB
    * to 1 GB on the Xeon (29 to 30 up to 38 MB, from its L3: the figure a one-layer loop sees);
-   * 10 on the Zen 3.
+   * 14.2 to 14.9 reading 38 MB to 1 GB on the Zen 3 (55 at 8 MB, from its L3).
    */
   static final double STREAM_BYTES_PER_NS = 12;
 
@@ -387,28 +390,54 @@ public final class CpuEngine extends AbstractEngine {
    * fit), else the first that fits.
    */
   ConvImpl choose(ConvPlan plan, Layout layout) {
+    ConvImpl i = pick(plan, layout);
+    if (i != null) {
+      return i;
+    }
     if (forced != null) {
-      for (ConvImpl i : IMPLEMENTATIONS) {
-        if (i.name().equals(forced)) {
-          String why = i.misfit().why(plan, layout, precision);
-          if (why != null) {
-            throw new IllegalArgumentException(plan.spec().name() + ": implementation " + forced
-                + " does not fit: " + why);
-          }
-          return i;
-        }
+      throw new IllegalArgumentException(plan.spec().name() + ": implementation " + forced
+          + " does not fit: " + impl(forced).misfit().why(plan, layout, precision));
+    }
+    throw new IllegalArgumentException(plan.spec().name() + ": no implementation of " + name()
+        + " fits " + plan.algorithm() + " in " + layout + ": "
+        + misfits(plan, layout, precision, isa));
+  }
+
+  /**
+   * What {@link #choose} runs, or null where nothing fits (or the forced implementation does not),
+   * decided once per plan and layout: the misfit reasons and Winograd's estimates cost JNI calls
+   * and string formatting that every call of a layer would otherwise repeat.
+   */
+  private ConvImpl pick(ConvPlan plan, Layout layout) {
+    PickKey key = new PickKey(plan, layout);
+    Optional<ConvImpl> hit = picks.get(key);
+    if (hit == null) {
+      if (picks.size() >= PICKS_MAX) { // a bound for callers that plan endlessly many shapes
+        picks.clear();
       }
-      throw new AssertionError(forced);
+      hit = Optional.ofNullable(pickUncached(plan, layout));
+      picks.put(key, hit);
+    }
+    return hit.orElse(null);
+  }
+
+  private ConvImpl pickUncached(ConvPlan plan, Layout layout) {
+    if (forced != null) {
+      ConvImpl i = impl(forced);
+      return i.misfit().why(plan, layout, precision) == null ? i : null;
     }
     for (ConvImpl i : IMPLEMENTATIONS) {
       if (fitsUnforced(i, plan, layout, precision, isa)) {
         return i;
       }
     }
-    throw new IllegalArgumentException(plan.spec().name() + ": no implementation of " + name()
-        + " fits " + plan.algorithm() + " in " + layout + ": "
-        + misfits(plan, layout, precision, isa));
+    return null;
   }
+
+  private record PickKey(ConvPlan plan, Layout layout) {}
+
+  private static final int PICKS_MAX = 4096;
+  private final Map<PickKey, Optional<ConvImpl>> picks = new ConcurrentHashMap<>();
 
   /**
    * Each implementation's reason not to run {@code plan} in {@code layout} on a FAST engine of
@@ -445,9 +474,8 @@ public final class CpuEngine extends AbstractEngine {
 
   @Override
   public boolean runsNhwc(ConvPlan plan) {
-    return IMPLEMENTATIONS.stream().anyMatch(i -> i.name().startsWith("nhwc_")
-        && (forced == null ? fitsUnforced(i, plan, Layout.NHWC, precision, isa)
-            : forced.equals(i.name()) && i.misfit().why(plan, Layout.NHWC, precision) == null));
+    ConvImpl i = pick(plan, Layout.NHWC); // every NCHW implementation misfits NHWC tensors
+    return i != null && i.name().startsWith("nhwc_");
   }
 
   @Override
@@ -475,13 +503,8 @@ public final class CpuEngine extends AbstractEngine {
 
   @Override
   public boolean fusesResidual(ConvPlan plan, Layout layout) {
-    for (ConvImpl i : IMPLEMENTATIONS) {
-      if (forced == null ? fitsUnforced(i, plan, layout, precision, isa)
-          : forced.equals(i.name()) && i.misfit().why(plan, layout, precision) == null) {
-        return FUSE_RESIDUAL.contains(i.name());
-      }
-    }
-    return false;
+    ConvImpl i = pick(plan, layout);
+    return i != null && FUSE_RESIDUAL.contains(i.name());
   }
 
   /** An unforced engine runs i where it fits and no later implementation is estimated cheaper. */
