@@ -154,6 +154,20 @@ const char* ck_dw_nhwc_variant(int isa, const long long* g);
 void ck_dw_nhwc(int isa, const long long* g, const float* in, const float* packed,
                 const float* bias, float* out, int act, long long t0, long long t1, float* scratch);
 
+/* Grouped convolution with narrow groups: G = C / groups = 4 or 8 inputs and as many outputs per
+ * group (C = K; Java checks), NHWC in and out, any kernel, stride, dilation and padding:
+ * ck_conv_nhwc's result for that geometry. w is PyTorch's [K][G][R][S], packed by
+ * ck_gconv_narrow_nhwc_pack; bias and res may be NULL; res has out's shape and may be out (each
+ * output is written once, after its residual is read); out is not in. */
+long long ck_gconv_narrow_nhwc_packed_floats(const long long* g, long long groups);
+void ck_gconv_narrow_nhwc_pack(const long long* g, long long groups, const float* w,
+                               float* packed);
+long long ck_gconv_narrow_nhwc_tasks(const long long* g);
+const char* ck_gconv_narrow_nhwc_variant(int isa, const long long* g, long long groups);
+void ck_gconv_narrow_nhwc(int isa, const long long* g, long long groups, const float* in,
+                          const float* packed, const float* bias, const float* res, float* out,
+                          int act, long long t0, long long t1);
+
 /* Winograd F(m x m, 3 x 3), m = 2 or 4, for a 3x3 stride-1 undilated dense conv (groups 1),
  * NHWC in and out, any padding: the same result as ck_conv_nhwc within the error bound of
  * docs/DESIGN.md (non-finite values exactly where it puts them). w is PyTorch's [K][C][3][3];

@@ -88,6 +88,16 @@ void ck_dw_nhwc(int isa, const long long* g, const float* in, const float* packe
                                                      scratch);
 }
 
+const char* ck_gconv_narrow_nhwc_variant(int isa, const long long* g, long long groups) {
+  return CK_PICK(isa, ck_gconv_narrow_nhwc_variant)(g, groups);
+}
+
+void ck_gconv_narrow_nhwc(int isa, const long long* g, long long groups, const float* in,
+                          const float* packed, const float* bias, const float* res, float* out,
+                          int act, long long t0, long long t1) {
+  CK_PICK(isa, ck_gconv_narrow_nhwc)(g, groups, in, packed, bias, res, out, act, t0, t1);
+}
+
 void ck_ir_nhwc(int isa, const long long* ge, const long long* gd, const long long* gp,
                 int expand, int project, const float* in, const float* we, const float* be,
                 int acte, const float* wd, const float* bd, int actd, const float* wp,

@@ -56,6 +56,31 @@ long long ck_dw_nhwc_tasks(const long long* g) {
 
 long long ck_dw_nhwc_scratch_floats(const long long* g) { (void)g; return 0; }
 
+/* Packed narrow-group weights (gconv_narrow_nhwc.inc), G = C / groups = 4 or 8:
+ * [Cp/8][R*S][G][8], zero-padded past C. Lane l of vector j of a tap holds, for channel
+ * c = 8b + l (group c/G, input i = c%G), the weight from input i to output (i + j) mod G of the
+ * same group. */
+long long ck_gconv_narrow_nhwc_packed_floats(const long long* g, long long groups) {
+  return ck_dwn_padded_channels(g) * g[CK_G_R] * g[CK_G_S] * (g[CK_G_C] / groups);
+}
+
+void ck_gconv_narrow_nhwc_pack(const long long* g, long long groups, const float* w,
+                               float* packed) {
+  const long long C = g[CK_G_C], RS = g[CK_G_R] * g[CK_G_S], Cp = ck_dwn_padded_channels(g);
+  const long long G = C / groups;
+  for (long long c = 0; c < Cp; c++) {
+    const long long grp = c / G, i = c % G;
+    float* dst = packed + (c / 8) * RS * 8 * G + c % 8;
+    for (long long t = 0; t < RS; t++)
+      for (long long j = 0; j < G; j++) {
+        const long long k = G * grp + (i + j) % G; /* PyTorch's w[k][i][t] */
+        dst[(t * G + j) * 8] = c < C ? w[(k * G + i) * RS + t] : 0.0f;
+      }
+  }
+}
+
+long long ck_gconv_narrow_nhwc_tasks(const long long* g) { return ck_dw_nhwc_tasks(g); }
+
 long long ck_pool_nhwc_tasks(const long long* g) {
   long long blocks;
   ck_nhwc_ops_channel_block(g[CK_G_C], g[CK_G_N] * g[CK_G_OH], &blocks);

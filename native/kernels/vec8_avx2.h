@@ -67,6 +67,10 @@ static inline __m256 ck_exp8_avx2(__m256 x) {
   ck_exp8n_avx2(&x, 1);
   return x;
 }
+static const int ck_avx2_rot8[64] = {0, 1, 2, 3, 4, 5, 6, 7, 7, 0, 1, 2, 3, 4, 5, 6,
+                                     6, 7, 0, 1, 2, 3, 4, 5, 5, 6, 7, 0, 1, 2, 3, 4,
+                                     4, 5, 6, 7, 0, 1, 2, 3, 3, 4, 5, 6, 7, 0, 1, 2,
+                                     2, 3, 4, 5, 6, 7, 0, 1, 1, 2, 3, 4, 5, 6, 7, 0};
 static const int ck_avx2_mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 /* Stores lanes [0, n), 0 < n < 8, as a 4-, a 2- and a 1-lane store: no write past them. (Zen 3
  * runs vmaskmovps stores slowly; LeNet-5's 6-channel outputs spent most of their time there.) */
@@ -95,6 +99,27 @@ static inline void ck_avx2_store_first(float* p, __m256 v, int n) {
 #define CK_FN(name) name##_avx2
 #endif
 #define VSTORE_FIRST(p, v, n) ck_avx2_store_first((p), (v), (n))
+/* Within each group of 4 lanes, lane o takes lane (o - j) mod 4 (the grouped 4x4 kernel's
+ * rotations, gconv_narrow_nhwc.inc): one in-lane vpermilps each. */
+#define VROT4_1(v) _mm256_permute_ps((v), 0x93)
+#define VROT4_2(v) _mm256_permute_ps((v), 0x4E)
+#define VROT4_3(v) _mm256_permute_ps((v), 0x39)
+/* Lane o takes lane (o - j) mod 8: with AVX-512VL one valignd of v with itself (an immediate),
+ * else one vpermps (an index vector). */
+#ifdef CK_ISA_AVX512
+#define VROT8(v, j) \
+  _mm256_castsi256_ps(_mm256_alignr_epi32(_mm256_castps_si256(v), _mm256_castps_si256(v), 8 - (j)))
+#else
+#define VROT8(v, j) \
+  _mm256_permutevar8x32_ps((v), _mm256_loadu_si256((const __m256i*)(ck_avx2_rot8 + 8 * (j))))
+#endif
+#define VROT8_1(v) VROT8((v), 1)
+#define VROT8_2(v) VROT8((v), 2)
+#define VROT8_3(v) VROT8((v), 3)
+#define VROT8_4(v) VROT8((v), 4)
+#define VROT8_5(v) VROT8((v), 5)
+#define VROT8_6(v) VROT8((v), 6)
+#define VROT8_7(v) VROT8((v), 7)
 #define VLOAD_FIRST(p, n) \
   _mm256_maskload_ps((p), _mm256_loadu_si256((const __m256i*)(ck_avx2_mask + 8 - (n))))
 /* even = x[0], x[2], ..., x[14]; odd = x[1], ..., x[15] of the 16 floats in (a, b). */

@@ -80,5 +80,24 @@ static inline void ck_pv8_deinterleave(ck_pv8 a, ck_pv8 b, ck_pv8* even, ck_pv8*
   *even = __builtin_shuffle(a, b, e);
   *odd = __builtin_shuffle(a, b, o);
 }
+/* Within each group of 4 lanes, lane o takes lane (o - j) mod 4 (see vec8_avx2.h). */
+static const ck_pi8 ck_pv8_rot4_1 = {3, 0, 1, 2, 7, 4, 5, 6};
+static const ck_pi8 ck_pv8_rot4_2 = {2, 3, 0, 1, 6, 7, 4, 5};
+static const ck_pi8 ck_pv8_rot4_3 = {1, 2, 3, 0, 5, 6, 7, 4};
+#define VROT4_1(v) __builtin_shuffle((v), ck_pv8_rot4_1)
+#define VROT4_2(v) __builtin_shuffle((v), ck_pv8_rot4_2)
+#define VROT4_3(v) __builtin_shuffle((v), ck_pv8_rot4_3)
+/* Lane o takes lane (o - j) mod 8. */
+static inline ck_pv8 ck_pv8_rot8(ck_pv8 v, int j) {
+  const ck_pi8 o = {0, 1, 2, 3, 4, 5, 6, 7};
+  return __builtin_shuffle(v, (o - j) & 7);
+}
+#define VROT8_1(v) ck_pv8_rot8((v), 1)
+#define VROT8_2(v) ck_pv8_rot8((v), 2)
+#define VROT8_3(v) ck_pv8_rot8((v), 3)
+#define VROT8_4(v) ck_pv8_rot8((v), 4)
+#define VROT8_5(v) ck_pv8_rot8((v), 5)
+#define VROT8_6(v) ck_pv8_rot8((v), 6)
+#define VROT8_7(v) ck_pv8_rot8((v), 7)
 #define VDEINTERLEAVE(a, b, even, odd) ck_pv8_deinterleave((a), (b), &(even), &(odd))
 #define CK_FN(name) name##_portable

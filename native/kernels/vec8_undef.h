@@ -20,3 +20,14 @@
 #undef VSTORE_FIRST
 #undef VLOAD_FIRST
 #undef VDEINTERLEAVE
+#undef VROT4_1
+#undef VROT4_2
+#undef VROT4_3
+#undef VROT8
+#undef VROT8_1
+#undef VROT8_2
+#undef VROT8_3
+#undef VROT8_4
+#undef VROT8_5
+#undef VROT8_6
+#undef VROT8_7

@@ -141,6 +141,21 @@ public final class ConvkitNative {
       @Const FloatPointer in, @Const FloatPointer packed, @Const FloatPointer bias,
       FloatPointer out, int act, long t0, long t1, FloatPointer scratch);
 
+  public static native long ck_gconv_narrow_nhwc_packed_floats(
+      @Cast("const long long*") long[] g, long groups);
+
+  public static native void ck_gconv_narrow_nhwc_pack(@Cast("const long long*") long[] g,
+      long groups, @Const FloatPointer w, FloatPointer packed);
+
+  public static native long ck_gconv_narrow_nhwc_tasks(@Cast("const long long*") long[] g);
+
+  public static native String ck_gconv_narrow_nhwc_variant(int isa,
+      @Cast("const long long*") long[] g, long groups);
+
+  public static native void ck_gconv_narrow_nhwc(int isa, @Cast("const long long*") long[] g,
+      long groups, @Const FloatPointer in, @Const FloatPointer packed, @Const FloatPointer bias,
+      @Const FloatPointer res, FloatPointer out, int act, long t0, long t1);
+
   public static native long ck_ir_nhwc_tasks(@Cast("const long long*") long[] gd, int expand,
       int project);
 

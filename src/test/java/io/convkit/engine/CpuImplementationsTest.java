@@ -43,9 +43,13 @@ class CpuImplementationsTest {
     assertTrue(nchw.contains("nchw_im2col_sgemm: fits"), nchw);
     ConvPlan g = new Conv2d(GROUPED, new float[288], null).plan(Shape.of(1, 8, 6, 6));
     assertTrue(CpuEngine.misfits(g, Layout.NHWC).contains("nhwc_dense: grouped (2 groups)"));
+    assertTrue(CpuEngine.misfits(g, Layout.NHWC).contains("nhwc_grouped_narrow: fits"),
+        CpuEngine.misfits(g, Layout.NHWC));
     assertTrue(CpuEngine.misfits(g, Layout.NHWC).contains("nhwc_grouped: 4 outputs per group"
         + " (fewer than 8)"), CpuEngine.misfits(g, Layout.NHWC));
     ConvPlan g16 = new Conv2d(GROUPED16, new float[4608], null).plan(Shape.of(1, 32, 6, 6));
+    assertTrue(CpuEngine.misfits(g16, Layout.NHWC).contains(
+        "nhwc_grouped_narrow: not 4 or 8 inputs and as many outputs per group"));
     assertTrue(CpuEngine.misfits(g16, Layout.NHWC).contains("nhwc_grouped: fits"));
     ConvPlan d = new Conv2d(DEPTHWISE, new float[54], null).plan(Shape.of(1, 6, 9, 9));
     assertTrue(CpuEngine.misfits(d, Layout.NHWC).contains("nhwc_depthwise: fits"));
@@ -54,7 +58,10 @@ class CpuImplementationsTest {
     try (Engine cpu = new CpuEngine(1, Isa.PORTABLE)) {
       assertTrue(cpu.runsNhwc(p));
       assertTrue(cpu.runsNhwc(d));
-      assertTrue(!cpu.runsNhwc(g), "4 outputs per group: the NCHW small-M tiles");
+      assertTrue(cpu.implementation(g, Layout.NHWC).startsWith(
+          "nhwc_grouped_narrow (gconv_nhwc_c4k4_2px8c_portable)"), cpu.implementation(g,
+          Layout.NHWC));
+      assertTrue(cpu.fusesResidual(g, Layout.NHWC));
       assertTrue(cpu.runsNhwc(g16));
       assertTrue(cpu.implementation(g16, Layout.NHWC).startsWith("nhwc_grouped (f32_conv_nhwc_"),
           cpu.implementation(g16, Layout.NHWC));

@@ -296,6 +296,122 @@ class NhwcOpsKernelTest {
     assertTrue(ConvkitNative.ck_pool_nhwc_tasks(g) >= 14);
   }
 
+  // ---- grouped, narrow groups (4 or 8 inputs and outputs per group) ----------------------------
+
+  @Test
+  void groupedNarrowMatchesNaiveLoops() {
+    Random rnd = new Random(13);
+    Activation[] acts = Activation.values();
+    Set<String> variants = new TreeSet<>();
+    int cases = 0;
+    for (int isa : isas()) {
+      for (int[] q : DW_GEOMETRIES) {
+        // G = 4: 1 .. 9 groups, every vector tail; G = 8: 1 .. 5 groups
+        for (int[] gc : new int[][] {{4, 4}, {4, 8}, {4, 12}, {4, 20}, {4, 36}, {8, 8},
+            {8, 16}, {8, 40}}) {
+          for (int w : WIDTHS) {
+            int h = 1 + (w + gc[1]) % 5;
+            String v = groupedNarrowCase(rnd, isa, gc[0], gc[1], h, w, q,
+                acts[cases % acts.length], cases % 3 != 0, cases % 4 < 2);
+            if (v != null) {
+              variants.add(v);
+              cases++;
+            }
+          }
+        }
+      }
+    }
+    assertTrue(cases > 1000, "grouped narrow cases run: " + cases);
+    // c4k4 and c8k8 on every ISA
+    assertEquals(2 * isas().length, variants.size(), "variants run: " + variants);
+  }
+
+  /**
+   * One geometry against the naive loop; with a residual, also in place (the residual is the
+   * output) to the same bits. Returns the variant name, or null when the output would be empty.
+   */
+  private static String groupedNarrowCase(Random rnd, int isa, int cg, int c, int h, int w,
+      int[] q, Activation act, boolean withBias, boolean withRes) {
+    int r = q[0], s = q[1], sh = q[2], sw = q[3], dh = q[4], dw = q[5];
+    int pt = q[6], pl = q[7], pb = q[8], pr = q[9];
+    if (h + pt + pb - (r - 1) * dh - 1 < 0 || w + pl + pr - (s - 1) * dw - 1 < 0) {
+      return null;
+    }
+    int oh = (h + pt + pb - (r - 1) * dh - 1) / sh + 1;
+    int ow = (w + pl + pr - (s - 1) * dw - 1) / sw + 1;
+    long[] g = geometry(c, h, w, c, oh, ow, q);
+    long groups = c / cg;
+    String variant = ConvkitNative.ck_gconv_narrow_nhwc_variant(isa, g, groups);
+    String what = String.format("grouped %dx%d isa %d C %d %dx%d R %d S %d stride %d,%d"
+        + " dil %d,%d pad %d,%d,%d,%d %s bias %b res %b (%s)", cg, cg, isa, c, h, w, r, s, sh, sw,
+        dh, dw, pt, pl, pb, pr, act, withBias, withRes, variant);
+    float[] x = random(rnd, N * h * w * c);
+    float[] wt = random(rnd, c * cg * r * s); // [K][cg][R][S]
+    float[] bias = random(rnd, c);
+    int outLen = N * oh * ow * c;
+    float[] res = random(rnd, outLen);
+    long tasks = ConvkitNative.ck_gconv_narrow_nhwc_tasks(g);
+    float[] y;
+    try (Buf in = new Buf(x);
+        Buf w0 = new Buf(wt);
+        Buf packed = new Buf((int) ConvkitNative.ck_gconv_narrow_nhwc_packed_floats(g,
+            groups));
+        Buf b = new Buf(bias);
+        Buf rb = new Buf(res);
+        Buf out = new Buf(outLen);
+        Buf split = new Buf(outLen);
+        Buf inPlace = new Buf(res)) {
+      ConvkitNative.ck_gconv_narrow_nhwc_pack(g, groups, w0.view, packed.view);
+      packed.assertGuards(what + " pack");
+      FloatPointer bp = withBias ? b.view : null;
+      FloatPointer rp = withRes ? rb.view : null;
+      y = runWholeAndSplit(what, tasks, out, split, (o, t0, t1) ->
+          ConvkitNative.ck_gconv_narrow_nhwc(isa, g, groups, in.view, packed.view, bp, rp, o,
+              act.code(), t0, t1));
+      assertBitsEqual(what + ": the residual", res, rb.get());
+      if (withRes) {
+        ConvkitNative.ck_gconv_narrow_nhwc(isa, g, groups, in.view, packed.view, bp,
+            inPlace.view, inPlace.view, act.code(), 0, tasks);
+        inPlace.assertGuards(what + " in place");
+        assertBitsEqual(what + ": in place", y, inPlace.get());
+      }
+    }
+    for (int n = 0; n < N; n++) {
+      for (int oy = 0; oy < oh; oy++) {
+        for (int ox = 0; ox < ow; ox++) {
+          for (int k = 0; k < c; k++) {
+            int o = ((n * oh + oy) * ow + ox) * c + k;
+            double sum = (withBias ? bias[k] : 0) + (withRes ? res[o] : 0);
+            double mag = Math.abs(sum);
+            for (int i = 0; i < cg; i++) {
+              int ch = k / cg * cg + i;
+              for (int a = 0; a < r; a++) {
+                int iy = oy * sh - pt + a * dh;
+                for (int j = 0; j < s; j++) {
+                  int ix = ox * sw - pl + j * dw;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
+                    continue;
+                  }
+                  double t = (double) x[((n * h + iy) * w + ix) * c + ch]
+                      * wt[((k * cg + i) * r + a) * s + j];
+                  sum += t;
+                  mag += Math.abs(t);
+                }
+              }
+            }
+            float expected = (float) act.apply(sum);
+            double tol = Tolerance.bound(cg * r * s + 2, mag, act);
+            if (!(Math.abs((double) expected - y[o]) <= tol)) {
+              fail(String.format("%s: output (%d,%d,%d,%d) is %s, expected %s, bound %.3g", what,
+                  n, oy, ox, k, y[o], expected, tol));
+            }
+          }
+        }
+      }
+    }
+    return variant;
+  }
+
   // ---- pooling --------------------------------------------------------------------------------
 
   /** kind, R, S, sh, sw, pt, pl, pb, pr, ceil, countPad. */

@@ -226,6 +226,11 @@ public final class CpuEngine extends AbstractEngine {
           : !depthwiseMultiplier1(p.spec()) ? "not depthwise with one output per channel"
           : scratchMisfit(p, ConvkitNative.ck_dw_nhwc_scratch_floats(ConvGeometry.of(p))),
           CpuEngine::nhwcDepthwise),
+      new ConvImpl("nhwc_grouped_narrow", (p, l, q) -> l != Layout.NHWC ? "runs NHWC tensors"
+          : p.spec().hasConnections() ? "has a connection table"
+          : p.spec().groups() == 1 ? "not grouped"
+          : !narrowGroups(p.spec()) ? "not 4 or 8 inputs and as many outputs per group" : null,
+          CpuEngine::nhwcGroupedNarrow),
       new ConvImpl("nhwc_grouped", (p, l, q) -> l != Layout.NHWC ? "runs NHWC tensors"
           : p.spec().hasConnections() ? "has a connection table"
           : p.spec().groups() == 1 ? "not grouped"
@@ -375,6 +380,13 @@ public final class CpuEngine extends AbstractEngine {
    */
   public static final int GROUPED_MIN_OUTPUTS = 8;
 
+  /** ResNeXt-50 32x4d's res2 and res3 groupings: 4 or 8 inputs and as many outputs per group. */
+  private static boolean narrowGroups(ConvSpec s) {
+    int g = s.groups();
+    return s.inChannels() == s.outChannels()
+        && (s.inChannels() == 4 * g || s.inChannels() == 8 * g);
+  }
+
   private static boolean gemmShaped(ConvPlan p) {
     return p.algorithm() == Algorithm.IM2COL_GEMM || p.algorithm() == Algorithm.GROUPED_GEMM;
   }
@@ -490,6 +502,8 @@ public final class CpuEngine extends AbstractEngine {
       case "nhwc_dense", "nhwc_grouped" -> ConvkitNative.ck_conv_nhwc_variant(isa.code(),
           ConvGeometry.of(plan), plan.spec().groups());
       case "nhwc_depthwise" -> ConvkitNative.ck_dw_nhwc_variant(isa.code(), ConvGeometry.of(plan));
+      case "nhwc_grouped_narrow" -> ConvkitNative.ck_gconv_narrow_nhwc_variant(isa.code(),
+          ConvGeometry.of(plan), plan.spec().groups());
       case "nhwc_winograd_f4", "nhwc_winograd_f2" -> ConvkitNative.ck_wino_nhwc_variant(
           isa.code(), ConvGeometry.of(plan), i.name().endsWith("f4") ? 4 : 2);
       default -> plan.kernel();
@@ -499,7 +513,7 @@ public final class CpuEngine extends AbstractEngine {
 
   /** The implementations whose kernels add a residual (the Winograd ones fall back to nhwc_dense). */
   private static final List<String> FUSE_RESIDUAL =
-      List.of("nhwc_winograd_f4", "nhwc_winograd_f2", "nhwc_dense");
+      List.of("nhwc_winograd_f4", "nhwc_winograd_f2", "nhwc_dense", "nhwc_grouped_narrow");
 
   @Override
   public boolean fusesResidual(ConvPlan plan, Layout layout) {
@@ -707,6 +721,24 @@ public final class CpuEngine extends AbstractEngine {
     FloatPointer scratch = workspace(per * pool.workers(tasks));
     pool.parallelFor(tasks, (t0, t1, worker) -> ConvkitNative.ck_dw_nhwc(isa.code(), g, c.x,
         pw.pointer(), c.bias, c.y, c.act, t0, t1, at(scratch, worker * per)));
+  }
+
+  /**
+   * Narrow groups, 4 or 8 channels (native/kernels/gconv_narrow_nhwc.inc): weights packed once
+   * per layer into the kernel's rotated vectors; residual and activation fused.
+   */
+  private void nhwcGroupedNarrow(Call c) {
+    long[] g = ConvGeometry.of(c.plan);
+    long groups = c.s.groups();
+    long floats = ConvkitNative.ck_gconv_narrow_nhwc_packed_floats(g, groups);
+    PackedWeights pw = c.weights.derived("cpu.nhwc_grouped_narrow." + floats, () -> {
+      PackedWeights p = new PackedWeights(floats, "packed weights of " + c.s.name());
+      ConvkitNative.ck_gconv_narrow_nhwc_pack(g, groups, c.w, p.pointer());
+      return p;
+    });
+    int tasks = Math.toIntExact(ConvkitNative.ck_gconv_narrow_nhwc_tasks(g));
+    pool.parallelFor(tasks, (t0, t1, worker) -> ConvkitNative.ck_gconv_narrow_nhwc(isa.code(), g,
+        groups, c.x, pw.pointer(), c.bias, c.res, c.y, c.act, t0, t1));
   }
 
   /** Floats rounded up to whole cache lines, so two workers' scratch never share one. */
