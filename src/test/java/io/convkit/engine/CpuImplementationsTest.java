@@ -1,14 +1,18 @@
 package io.convkit.engine;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.convkit.conv.Activation;
 import io.convkit.conv.ConvPlan;
 import io.convkit.conv.ConvSpec;
 import io.convkit.engine.cpu.CpuEngine;
 import io.convkit.engine.cpu.Isa;
+import io.convkit.engine.reference.ReferenceEngine;
 import io.convkit.nn.Conv2d;
+import io.convkit.tensor.Device;
 import io.convkit.tensor.Layout;
 import io.convkit.tensor.Shape;
 import io.convkit.tensor.Tensor;
@@ -113,6 +117,74 @@ class CpuImplementationsTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> new CpuEngine(1, Isa.PORTABLE, Layout.NHWC, "winograd"));
     assertTrue(e.getMessage().contains("nhwc_dense"), e.getMessage());
+  }
+
+  /**
+   * nhwc_grouped_narrow forced through the public API, on every ISA, against the float64
+   * reference: groups of 4 and of 8 channels, stride 1 and 2, bias, ReLU, a channel tail (12 =
+   * one and a half vectors), and the residual add in place as a network runs it.
+   */
+  @Test
+  void theNarrowGroupedKernelMatchesTheReference() {
+    ConvSpec[] specs = {
+      ConvSpec.builder(12, 12, 3, 3).padding(1, 1, 1, 1).groups(3).bias(true)
+          .activation(Activation.RELU).build(),
+      ConvSpec.builder(24, 24, 3, 3).stride(2, 2).padding(1, 1, 1, 1).groups(3).build(),
+    };
+    Shape[] inputs = {Shape.of(2, 12, 9, 23), Shape.of(1, 24, 11, 14)};
+    for (int i = 0; i < specs.length; i++) {
+      ConvSpec spec = specs[i];
+      Shape in = inputs[i];
+      float[] w = ConvCases.data(7 + i, spec.denseWeightCount());
+      float[] b = spec.hasBias() ? ConvCases.data(8 + i, spec.outChannels()) : null;
+      float[] x = ConvCases.data(9 + i, in.elements());
+      try (Conv2d conv = new Conv2d(spec, w, b); Engine ref = Engines.reference();
+          Tensor xn = Tensor.of(x, in.dims()); Tensor xh = ConvCheck.nhwc(x, in.dims())) {
+        ConvPlan p = conv.plan(in);
+        float[] want;
+        try (Tensor y = conv.forward(xn, ref)) {
+          want = y.toArray();
+        }
+        for (Isa isa : Isa.values()) {
+          if (isa.code() > Isa.best().code()) {
+            continue;
+          }
+          try (Engine cpu = new CpuEngine(2, isa, Layout.NHWC, "nhwc_grouped_narrow");
+              Tensor y = conv.forward(xh, cpu)) {
+            assertTrue(cpu.implementation(p, Layout.NHWC).startsWith("nhwc_grouped_narrow (gconv_"
+                + (spec.inChannels() / spec.groups() == 4 ? "nhwc_c4k4" : "nhwc_c8k8")),
+                cpu.implementation(p, Layout.NHWC));
+            Tolerance.assertClose(spec + " on " + cpu.name(), p, conv.weights(), x, want,
+                y.toArray());
+            if (spec.activation() != Activation.NONE) {
+              continue; // convolveAdd takes the activation as its argument
+            }
+            // The residual fused: conv(x) + r against the reference conv plus r; then in place
+            // (the residual is the output, as a network pass runs it) to the same bits.
+            float[] r = ConvCases.data(10 + i, p.output().elements());
+            float[] mag = ReferenceEngine.magnitudes(p,
+                conv.weights(), x);
+            assertTrue(cpu.fusesResidual(p, Layout.NHWC));
+            try (Tensor rh = ConvCheck.nhwc(r, p.output().dims());
+                Tensor yr = Tensor.allocate(p.output(), Device.HOST, Layout.NHWC);
+                Tensor inPlace = ConvCheck.nhwc(r, p.output().dims())) {
+              cpu.convolveAdd(p, conv.weights(), xh, rh, yr, Activation.NONE);
+              float[] got = yr.toArray();
+              for (int k = 0; k < got.length; k++) {
+                double tol = Tolerance.bound(p.gemmK() + 1, mag[k] + Math.abs(r[k]));
+                assertTrue(Math.abs((double) want[k] + r[k] - got[k]) <= tol, spec + " on "
+                    + cpu.name() + " + residual: output " + k + " is " + got[k] + ", want "
+                    + ((double) want[k] + r[k]));
+              }
+              cpu.convolveAdd(p, conv.weights(), xh, inPlace, inPlace,
+                  Activation.NONE);
+              assertArrayEquals(got, inPlace.toArray(),
+                  spec + " on " + cpu.name() + ": in place");
+            }
+          }
+        }
+      }
+    }
   }
 
   @Test
