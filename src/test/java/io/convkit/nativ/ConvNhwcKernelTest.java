@@ -110,10 +110,11 @@ class ConvNhwcKernelTest {
       out.add(new Case(2, p[0], p[1], p[4], p[4], p[2], p[3], 1, 1, 0, 0, 0, 0, 1, 1, true,
           true, Activation.RELU, false));
     }
-    // The AVX-512 tiles: 2 to 5 full 16-channel blocks (pairs, an odd block), alone and before
-    // a tail of 8 (the 24-lane tiles) or of 1, each pixel count 1..8 of a tile (widths 1..17),
-    // in place (1x1) and on padded rows (3x3), every activation.
-    int[] wide = {32, 48, 56, 64, 65, 80};
+    // The AVX-512 tiles: 0 to 5 full 16-channel blocks (pairs, an odd block), alone and before
+    // a tail of 8 (AVX2's 24-lane tiles; AVX-512's masked last pair or block), of 12 or of 1,
+    // each pixel count 1..8 of a tile (widths 1..17), in place (1x1 stride 1: the flat path)
+    // and on padded rows (3x3), every activation.
+    int[] wide = {8, 12, 24, 40, 32, 48, 56, 64, 65, 80};
     for (int i = 0; i < wide.length; i++) {
       for (int ow = 1; ow <= 17; ow += 2 + i % 2) {
         Activation act = Activation.values()[(ow + i) % Activation.values().length];

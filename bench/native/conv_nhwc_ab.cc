@@ -1,0 +1,132 @@
+// A/B of the dense NHWC convolution between another checkout's kernels and this tree's, in one
+// process, alternating 20 ms blocks (this machine's speed drifts by up to 1.4x between runs, so
+// separate runs cannot tell a 10% change). Build, with OLD a checkout of the base revision
+// (e.g. `git worktree add /tmp/old HEAD`), from the repository root:
+//   mkdir -p /tmp/ab && ln -sfn /tmp/old /tmp/ab/ab_old &&
+//   g++ -O3 -march=x86-64 -m64 -std=c++11 -Wno-psabi -w -I /tmp/ab -I bench/native \
+//       bench/native/conv_nhwc_ab.cc -o /tmp/cab && /tmp/cab [rounds] [C,K,H,R,stride,pad ...]
+// Prints per layer the best time of each side, new/old speed, and whether the outputs match
+// bit for bit (they should, unless the change reorders the sums). ISA: CK_BENCH_ISA as the
+// other benches.
+#include <immintrin.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+// Both trees in one program: their extern "C" entry points get C++ (namespaced) names.
+#pragma push_macro("__cplusplus")
+#undef __cplusplus
+namespace ab_old {
+#include "ab_old/native/common.c"
+#include "ab_old/native/conv_nhwc.c"
+#include "ab_old/native/winograd_nhwc.c"
+#include "ab_old/native/nhwc_ops.c"
+#include "ab_old/native/ir_nhwc.c"
+#include "ab_old/native/isa_portable.c"
+#include "ab_old/native/isa_avx2.c"
+#include "ab_old/native/isa_avx512.c"
+#include "ab_old/native/dispatch.c"
+}  // namespace ab_old
+#undef CONVKIT_H
+#undef CK_VEC8_AVX2_HELPERS
+#undef CK_DWN_ONCE
+#undef CK_GCN_ONCE
+#undef CK_REORDER_ONCE
+namespace ab_new {
+#include "../../native/common.c"
+#include "../../native/conv_nhwc.c"
+#include "../../native/winograd_nhwc.c"
+#include "../../native/nhwc_ops.c"
+#include "../../native/ir_nhwc.c"
+#include "../../native/isa_portable.c"
+#include "../../native/isa_avx2.c"
+#include "../../native/isa_avx512.c"
+#include "../../native/dispatch.c"
+}  // namespace ab_new
+#pragma pop_macro("__cplusplus")
+namespace ab_new {
+#include "bench_common.h"
+}  // namespace ab_new
+
+struct Layer { long long c, k, h, r, st, pad; };
+
+template <class F>
+static double best_block(F f, double* best) {
+  int it = 0;
+  const double t = ab_new::now_s();
+  double e;
+  do { f(); it++; e = ab_new::now_s() - t; } while (e < 0.02);
+  if (e / it < *best) *best = e / it;
+  return e / it;
+}
+
+int main(int argc, char** argv) {
+  const int rounds = argc > 1 ? atoi(argv[1]) : 10;
+  Layer def[] = {{32, 64, 112, 1, 1, 0},   {144, 24, 56, 1, 1, 0},  {24, 144, 56, 1, 1, 0},
+                 {16, 96, 112, 1, 1, 0},   {64, 256, 56, 1, 1, 0},  {1024, 256, 14, 1, 1, 0},
+                 {512, 512, 14, 1, 1, 0},  {768, 3072, 7, 1, 1, 0}, {96, 384, 56, 1, 1, 0},
+                 {128, 128, 28, 3, 1, 1},  {3, 64, 224, 7, 2, 3}};
+  Layer* L = def;
+  int nl = sizeof(def) / sizeof(def[0]);
+  Layer arg[64];
+  if (argc > 2) {
+    nl = 0;
+    for (int i = 2; i < argc && nl < 64; i++) {
+      Layer& y = arg[nl++];
+      sscanf(argv[i], "%lld,%lld,%lld,%lld,%lld,%lld", &y.c, &y.k, &y.h, &y.r, &y.st, &y.pad);
+    }
+    L = arg;
+  }
+  const int isa = ab_new::bench_isa();
+  srand(1);
+  for (int li = 0; li < nl; li++) {
+    const Layer y = L[li];
+    const long long oh = (y.h + 2 * y.pad - y.r) / y.st + 1;
+    long long g[ab_new::CK_G_COUNT];
+    g[ab_new::CK_G_N] = 1; g[ab_new::CK_G_C] = y.c; g[ab_new::CK_G_H] = y.h;
+    g[ab_new::CK_G_W] = y.h; g[ab_new::CK_G_K] = y.k; g[ab_new::CK_G_OH] = oh;
+    g[ab_new::CK_G_OW] = oh; g[ab_new::CK_G_R] = y.r; g[ab_new::CK_G_S] = y.r;
+    g[ab_new::CK_G_SH] = y.st; g[ab_new::CK_G_SW] = y.st; g[ab_new::CK_G_PT] = y.pad;
+    g[ab_new::CK_G_PL] = y.pad; g[ab_new::CK_G_PB] = y.pad; g[ab_new::CK_G_PR] = y.pad;
+    g[ab_new::CK_G_DH] = 1; g[ab_new::CK_G_DW] = 1;
+    const long long nin = y.c * y.h * y.h, nw = y.k * y.c * y.r * y.r, nout = y.k * oh * oh;
+    float* in = (float*)aligned_alloc(64, (nin * 4 + 63) / 64 * 64);
+    float* w = (float*)malloc(nw * 4);
+    float* bias = (float*)malloc(y.k * 4);
+    float* o1 = (float*)aligned_alloc(64, (nout * 4 + 63) / 64 * 64);
+    float* o2 = (float*)aligned_alloc(64, (nout * 4 + 63) / 64 * 64);
+    for (long long i = 0; i < nin; i++) in[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (long long i = 0; i < nw; i++) w[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (long long i = 0; i < y.k; i++) bias[i] = (float)rand() / RAND_MAX - 0.5f;
+    float* p1 = (float*)malloc(ab_old::ck_conv_nhwc_packed_floats(g, 1) * 4);
+    float* p2 = (float*)malloc(ab_new::ck_conv_nhwc_packed_floats(g, 1) * 4);
+    ab_old::ck_conv_nhwc_pack(g, 1, w, p1);
+    ab_new::ck_conv_nhwc_pack(g, 1, w, p2);
+    const long long s1 = ab_old::ck_conv_nhwc_scratch_floats(g, 1);
+    const long long s2 = ab_new::ck_conv_nhwc_scratch_floats(g, 1);
+    float* sc1 = (float*)malloc((s1 > 0 ? s1 : 1) * 4);
+    float* sc2 = (float*)malloc((s2 > 0 ? s2 : 1) * 4);
+    const long long t1 = ab_old::ck_conv_nhwc_tasks(g, 1), t2 = ab_new::ck_conv_nhwc_tasks(g, 1);
+    auto run_old = [&] { ab_old::ck_conv_nhwc(isa, g, 1, in, p1, bias, NULL, o1, 1, 0, t1, sc1); };
+    auto run_new = [&] { ab_new::ck_conv_nhwc(isa, g, 1, in, p2, bias, NULL, o2, 1, 0, t2, sc2); };
+    run_old();
+    run_new();
+    const int same = memcmp(o1, o2, nout * 4) == 0;
+    double b1 = 1e30, b2 = 1e30, wins = 0;
+    for (int r = 0; r < rounds; r++) {
+      const double a = best_block(run_old, &b1);
+      const double b = best_block(run_new, &b2);
+      if (b < a) wins++;
+    }
+    const double flops = 2.0 * y.k * y.c * y.r * y.r * oh * oh;
+    printf("%4lld->%-4lld %3lldx%-3lld %lldx%lld s%lld  old %8.4f ms %6.1f GF/s  new %8.4f ms %6.1f GF/s"
+           "  new/old %.2f  (new faster in %d of %d rounds)  %s  [%s]\n",
+           y.c, y.k, oh, oh, y.r, y.r, y.st, b1 * 1e3, flops / b1 * 1e-9, b2 * 1e3,
+           flops / b2 * 1e-9, b1 / b2, (int)wins, rounds, same ? "same bits" : "BITS DIFFER",
+           ab_new::ck_conv_nhwc_variant(isa, g, 1));
+    free(in); free(w); free(bias); free(o1); free(o2); free(p1); free(p2); free(sc1); free(sc2);
+  }
+  return 0;
+}
