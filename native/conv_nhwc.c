@@ -197,5 +197,14 @@ static inline int ck_nhwc_tile_pixels(long long rem, int mmax) {
   const long long tiles = (rem + mmax - 1) / mmax;
   return (int)((rem + tiles - 1) / tiles);
 }
+/* Tile slot i of a driver: input window a, and the output (and residual, where there is one)
+ * at output offset oq. */
+static inline void ck_nhwc_slot(int i, const float* a, long long oq, float* out,
+                                const float* res, const float** ta, float** to,
+                                const float** tr) {
+  ta[i] = a;
+  to[i] = out + oq;
+  tr[i] = res ? res + oq : NULL;
+}
 #define CK_NHWC_STR(x) #x
 #define CK_NHWC_XSTR(x) CK_NHWC_STR(x)

@@ -31,3 +31,14 @@ static double fma_peak_gflops(int reps) {
   }
   return best;
 }
+
+/* The geometry of one image's convolution (per group: the kernels take groups apart), C->K on an HxH input, RxS taps, stride st,
+ * the same padding on every side (the ck_conv_nhwc g[] array). Included after the kernels. */
+static void conv_geometry(long long* g, long long c, long long k, long long h, long long r,
+                           long long s, long long st, long long pad) {
+  const long long oh = (h + 2 * pad - r) / st + 1, ow = (h + 2 * pad - s) / st + 1;
+  g[CK_G_N] = 1; g[CK_G_C] = c; g[CK_G_H] = h; g[CK_G_W] = h; g[CK_G_K] = k;
+  g[CK_G_OH] = oh; g[CK_G_OW] = ow; g[CK_G_R] = r; g[CK_G_S] = s;
+  g[CK_G_SH] = st; g[CK_G_SW] = st; g[CK_G_PT] = pad; g[CK_G_PL] = pad;
+  g[CK_G_PB] = pad; g[CK_G_PR] = pad; g[CK_G_DH] = 1; g[CK_G_DW] = 1;
+}

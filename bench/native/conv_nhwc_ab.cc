@@ -85,12 +85,7 @@ int main(int argc, char** argv) {
     const Layer y = L[li];
     const long long oh = (y.h + 2 * y.pad - y.r) / y.st + 1;
     long long g[ab_new::CK_G_COUNT];
-    g[ab_new::CK_G_N] = 1; g[ab_new::CK_G_C] = y.c; g[ab_new::CK_G_H] = y.h;
-    g[ab_new::CK_G_W] = y.h; g[ab_new::CK_G_K] = y.k; g[ab_new::CK_G_OH] = oh;
-    g[ab_new::CK_G_OW] = oh; g[ab_new::CK_G_R] = y.r; g[ab_new::CK_G_S] = y.r;
-    g[ab_new::CK_G_SH] = y.st; g[ab_new::CK_G_SW] = y.st; g[ab_new::CK_G_PT] = y.pad;
-    g[ab_new::CK_G_PL] = y.pad; g[ab_new::CK_G_PB] = y.pad; g[ab_new::CK_G_PR] = y.pad;
-    g[ab_new::CK_G_DH] = 1; g[ab_new::CK_G_DW] = 1;
+    ab_new::conv_geometry(g, y.c, y.k, y.h, y.r, y.r, y.st, y.pad);
     const long long nin = y.c * y.h * y.h, nw = y.k * y.c * y.r * y.r, nout = y.k * oh * oh;
     float* in = (float*)aligned_alloc(64, (nin * 4 + 63) / 64 * 64);
     float* w = (float*)malloc(nw * 4);

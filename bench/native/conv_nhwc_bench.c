@@ -56,10 +56,7 @@ int main(int argc, char** argv) {
     if (only && !strstr(y->name, only)) continue;
     long long g[CK_G_COUNT];
     const long long oh = (y->h + 2 * y->pad - y->r) / y->st + 1;
-    g[CK_G_N] = 1; g[CK_G_C] = y->c; g[CK_G_H] = y->h; g[CK_G_W] = y->h; g[CK_G_K] = y->k;
-    g[CK_G_OH] = oh; g[CK_G_OW] = oh; g[CK_G_R] = y->r; g[CK_G_S] = y->s;
-    g[CK_G_SH] = y->st; g[CK_G_SW] = y->st; g[CK_G_PT] = y->pad; g[CK_G_PL] = y->pad;
-    g[CK_G_PB] = y->pad; g[CK_G_PR] = y->pad; g[CK_G_DH] = 1; g[CK_G_DW] = 1;
+    conv_geometry(g, y->c, y->k, y->h, y->r, y->s, y->st, y->pad);
     const long long nin = y->c * y->h * y->h, nw = y->k * y->c * y->r * y->s, nout = y->k * oh * oh;
     float* in = (float*)malloc(nin * 4);
     float* w = (float*)malloc(nw * 4);

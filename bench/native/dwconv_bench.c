@@ -68,10 +68,7 @@ int main(int argc, char** argv) {
     if (only && !strstr(y->name, only)) continue;
     long long g[CK_G_COUNT];
     const long long oh = (y->h + 2 - 3) / y->st + 1;
-    g[CK_G_N] = 1; g[CK_G_C] = y->c; g[CK_G_H] = y->h; g[CK_G_W] = y->h; g[CK_G_K] = y->c;
-    g[CK_G_OH] = oh; g[CK_G_OW] = oh; g[CK_G_R] = 3; g[CK_G_S] = 3;
-    g[CK_G_SH] = y->st; g[CK_G_SW] = y->st; g[CK_G_PT] = 1; g[CK_G_PL] = 1;
-    g[CK_G_PB] = 1; g[CK_G_PR] = 1; g[CK_G_DH] = 1; g[CK_G_DW] = 1;
+    conv_geometry(g, y->c, y->c, y->h, 3, 3, y->st, 1);
     const long long nin = y->c * y->h * y->h, nout = y->c * oh * oh;
     float* in = (float*)aligned_alloc(64, ((nin * 4 + 63) / 64) * 64);
     float* out1 = (float*)aligned_alloc(64, ((nout * 4 + 63) / 64) * 64);

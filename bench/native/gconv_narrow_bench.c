@@ -53,10 +53,7 @@ int main(int argc, char** argv) {
     const layer* y = &L[li];
     const long long G = y->c / y->groups, oh = (y->h + 2 - 3) / y->st + 1;
     long long g[CK_G_COUNT];
-    g[CK_G_N] = 1; g[CK_G_C] = y->c; g[CK_G_H] = y->h; g[CK_G_W] = y->h; g[CK_G_K] = y->c;
-    g[CK_G_OH] = oh; g[CK_G_OW] = oh; g[CK_G_R] = 3; g[CK_G_S] = 3;
-    g[CK_G_SH] = y->st; g[CK_G_SW] = y->st; g[CK_G_PT] = 1; g[CK_G_PL] = 1;
-    g[CK_G_PB] = 1; g[CK_G_PR] = 1; g[CK_G_DH] = 1; g[CK_G_DW] = 1;
+    conv_geometry(g, y->c, y->c, y->h, 3, 3, y->st, 1);
     const long long nin = y->c * y->h * y->h, nw = y->c * G * 9, nout = y->c * oh * oh;
     float* in = (float*)malloc(nin * 4);
     float* w = (float*)malloc(nw * 4);
