@@ -16,13 +16,19 @@ import java.util.concurrent.locks.LockSupport;
  * knows its worker index, so it can use that worker's private scratch.
  *
  * <p>Why not an ExecutorService: a direct kernel runs for tens of microseconds, and waking a
- * parked thread costs about as much. Workers spin for a short while after each job (when the pool
- * is no larger than the machine) and only then park, so back-to-back parallel loops of one layer
- * and of the next layer start at once.
+ * parked thread costs about as much. Workers spin for a while after each job (when the pool is
+ * no larger than the machine: {@link #SPIN_NANOS}) and only then park, so back-to-back parallel
+ * loops of one layer and of the next layer start at once.
  */
 final class WorkerPool implements AutoCloseable {
-  /** How long an idle worker spins before it parks. */
-  private static final long SPIN_NANOS = Long.getLong("convkit.spin.nanos", 100_000);
+  /**
+   * How long an idle worker spins before it parks: 2 ms (it was 100 us). Waking a parked worker on
+   * this KVM guest sometimes took a millisecond or more, and a network pass has gaps between its
+   * parallel loops longer than 100 us; spinning through them costs at most 2 ms of one core after
+   * the last call (OpenMP runtimes spin far longer by default). {@code -Dconvkit.spin.nanos} sets
+   * it.
+   */
+  private static final long SPIN_NANOS = Long.getLong("convkit.spin.nanos", 2_000_000);
 
   /** The body of a parallel loop: run [begin, end) as worker {@code worker}. */
   interface RangeBody {
