@@ -7,7 +7,7 @@
 //       bench/native/conv_nhwc_ab.cc -o /tmp/cab && /tmp/cab [rounds] [C,K,H,R,stride,pad ...]
 // Prints per layer the best time of each side, new/old speed, and whether the outputs match
 // bit for bit (they should, unless the change reorders the sums). ISA: CK_BENCH_ISA as the
-// other benches.
+// other benches; the fused activation: CK_BENCH_ACT (convkit.h's codes; 1 ReLU by default).
 #include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
@@ -80,6 +80,8 @@ int main(int argc, char** argv) {
     L = arg;
   }
   const int isa = ab_new::bench_isa();
+  const char* act_env = getenv("CK_BENCH_ACT");
+  const int act = act_env && *act_env ? atoi(act_env) : 1;
   srand(1);
   for (int li = 0; li < nl; li++) {
     const Layer y = L[li];
@@ -104,8 +106,8 @@ int main(int argc, char** argv) {
     float* sc1 = (float*)malloc((s1 > 0 ? s1 : 1) * 4);
     float* sc2 = (float*)malloc((s2 > 0 ? s2 : 1) * 4);
     const long long t1 = ab_old::ck_conv_nhwc_tasks(g, 1), t2 = ab_new::ck_conv_nhwc_tasks(g, 1);
-    auto run_old = [&] { ab_old::ck_conv_nhwc(isa, g, 1, in, p1, bias, NULL, o1, 1, 0, t1, sc1); };
-    auto run_new = [&] { ab_new::ck_conv_nhwc(isa, g, 1, in, p2, bias, NULL, o2, 1, 0, t2, sc2); };
+    auto run_old = [&] { ab_old::ck_conv_nhwc(isa, g, 1, in, p1, bias, NULL, o1, act, 0, t1, sc1); };
+    auto run_new = [&] { ab_new::ck_conv_nhwc(isa, g, 1, in, p2, bias, NULL, o2, act, 0, t2, sc2); };
     run_old();
     run_new();
     const int same = memcmp(o1, o2, nout * 4) == 0;

@@ -20,49 +20,22 @@
 #define VMAX_NAN(a, b) VKEEP_NAN((a), _mm256_max_ps((a), (b)))
 /* Per lane: if_neg where s has its sign bit set (negative, -0.0 included), else if_nonneg. */
 #define VSELECT_SIGN(s, if_nonneg, if_neg) _mm256_blendv_ps((if_nonneg), (if_neg), (s))
+/* For exp_poly.inc: round to the nearest integer (as a float), and 2^n for an integral n in
+ * [-127, 127] put straight into the exponent bits. */
+#define VROUND_NEAREST(x) _mm256_round_ps((x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define VPOW2I(n)                                                                     \
+  _mm256_castsi256_ps(                                                                \
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23))
 #define VEXP(x) ck_exp8_avx2(x)
-/* e^x in place on m <= 4 vectors, statement by statement across them (see epilogue8.inc). */
+/* e^x in place on m <= 4 vectors, statement by statement across them (exp_poly.inc). */
 #define VEXPN(x, m) ck_exp8n_avx2((x), (m))
 /* The helpers are defined once; the AVX-512 variants (isa_avx512.c) include this file again and
  * use them (their target is a superset of AVX2's). */
 #ifndef CK_VEC8_AVX2_HELPERS
 #define CK_VEC8_AVX2_HELPERS
-/* e^x per lane. x = n*ln2 + r with n = round(x*log2(e)) and |r| <= ln2/2 (a little more at the
- * clamps); e^r by its Taylor series to degree 7 (truncation < 6e-9 relative, below float
- * rounding), summed in Estrin's order (pairs, then r^2, then r^4: four dependent FMAs rather
- * than Horner's seven; the epilogues are bound by such chains, not by the FMA count); 2^n placed
- * straight into the exponent bits. ln2 is split into a high part with few significant bits
- * (n*hi is exact) and the low remainder, so r carries no cancellation error. x is clamped to
- * [-87.9, 88.37], so n lies in [-127, 127]: the top stays finite (~2.5e38, never Inf); at the
- * bottom n = -127 makes the exponent field 0, so e^x for x below about -87.7 is exactly 0 (where
- * the true value is subnormal or less), and huge |x| never turns into Inf * 0 = NaN. */
-static inline __attribute__((always_inline)) void ck_exp8n_avx2(__m256* x, int m) {
-  __m256 n[4], r[4], r2[4], r4[4];
-  for (int k = 0; k < m; k++)
-    x[k] = _mm256_min_ps(_mm256_max_ps(x[k], _mm256_set1_ps(-87.9f)), _mm256_set1_ps(88.37f));
-  for (int k = 0; k < m; k++)
-    n[k] = _mm256_round_ps(_mm256_mul_ps(x[k], _mm256_set1_ps(1.44269504088896341f)),
-                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  for (int k = 0; k < m; k++) r[k] = _mm256_fnmadd_ps(n[k], _mm256_set1_ps(0.693359375f), x[k]);
-  for (int k = 0; k < m; k++) r[k] = _mm256_fnmadd_ps(n[k], _mm256_set1_ps(-2.12194440e-4f), r[k]);
-  for (int k = 0; k < m; k++) r2[k] = _mm256_mul_ps(r[k], r[k]);
-  for (int k = 0; k < m; k++) r4[k] = _mm256_mul_ps(r2[k], r2[k]);
-  for (int k = 0; k < m; k++) {
-    const __m256 p01 = _mm256_add_ps(r[k], _mm256_set1_ps(1.0f));
-    const __m256 p23 = _mm256_fmadd_ps(r[k], _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
-    const __m256 p45 =
-        _mm256_fmadd_ps(r[k], _mm256_set1_ps(1.0f / 120.0f), _mm256_set1_ps(1.0f / 24.0f));
-    const __m256 p67 =
-        _mm256_fmadd_ps(r[k], _mm256_set1_ps(1.0f / 5040.0f), _mm256_set1_ps(1.0f / 720.0f));
-    r[k] = _mm256_fmadd_ps(r4[k], _mm256_fmadd_ps(r2[k], p67, p45),
-                           _mm256_fmadd_ps(r2[k], p23, p01));
-  }
-  for (int k = 0; k < m; k++) {
-    const __m256i e =
-        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n[k]), _mm256_set1_epi32(127)), 23);
-    x[k] = _mm256_mul_ps(r[k], _mm256_castsi256_ps(e));
-  }
-}
+#define CK_EXP_POLY_FN ck_exp8n_avx2
+#include "exp_poly.inc"
+#undef CK_EXP_POLY_FN
 static inline __m256 ck_exp8_avx2(__m256 x) {
   ck_exp8n_avx2(&x, 1);
   return x;

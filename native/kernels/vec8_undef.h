@@ -16,6 +16,8 @@
 #undef VSELECT_SIGN
 #undef VEXP
 #undef VEXPN
+#undef VROUND_NEAREST
+#undef VPOW2I
 #undef CK_FN
 #undef VSTORE_FIRST
 #undef VLOAD_FIRST
