@@ -113,8 +113,10 @@ class ConvNhwcKernelTest {
     // The AVX-512 tiles: 0 to 5 full 16-channel blocks (pairs, an odd block), alone and before
     // a tail of 8 (AVX2's 24-lane tiles; AVX-512's masked last pair or block), of 12 or of 1,
     // each pixel count 1..8 of a tile (widths 1..17), in place (1x1 stride 1: the flat path)
-    // and on padded rows (3x3), every activation.
-    int[] wide = {8, 12, 24, 40, 32, 48, 56, 64, 65, 80};
+    // and on padded rows (3x3), every activation. 33, 40, 48, 136 and 144 are 3 or 9 blocks, an
+    // odd count divisible by 3: AVX-512's 8x48 tiles, their last triple holding 1, 8 or 16
+    // channels in its third block.
+    int[] wide = {8, 12, 24, 40, 32, 48, 56, 64, 65, 80, 33, 136, 144};
     for (int i = 0; i < wide.length; i++) {
       for (int ow = 1; ow <= 17; ow += 2 + i % 2) {
         Activation act = Activation.values()[(ow + i) % Activation.values().length];
