@@ -6,6 +6,7 @@ import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +49,12 @@ final class ChildJvm {
     pb.environment().put("OPENBLAS_NUM_THREADS", t);
     // PoCL's CPU device otherwise runs on every core whatever T is.
     pb.environment().put("POCL_MAX_PTHREAD_COUNT", t);
+    // PoCL's LLVM replaces the JVM's SIGSEGV handler; the JDK's signal chaining library keeps
+    // the JVM's first (without it the child died now and then with status 139, no hs_err).
+    Path jsig = Path.of(System.getProperty("java.home"), "lib", "libjsig.so");
+    if (Files.isRegularFile(jsig)) {
+      pb.environment().put("LD_PRELOAD", jsig.toString());
+    }
     pb.redirectError(ProcessBuilder.Redirect.INHERIT);
     pb.redirectInput(ProcessBuilder.Redirect.INHERIT);
     System.err.println(what + ": starting a child JVM with OMP_NUM_THREADS=" + t
