@@ -197,6 +197,14 @@ static inline int ck_nhwc_tile_pixels(long long rem, int mmax) {
   const long long tiles = (rem + mmax - 1) / mmax;
   return (int)((rem + tiles - 1) / tiles);
 }
+/* Whether the AVX-512 build runs a task's nb 16-channel blocks as 8x48 tiles (three blocks at a
+ * time): an odd count divisible by 3, which pairs would leave a lone 8x16z block (8 FMAs per 9
+ * loads). The driver and the variant name both ask here. */
+static inline int ck_nhwc_triples(long long nb) { return nb % 2 == 1 && nb % 3 == 0; }
+/* The lanes of a 16-lane block holding n valid channels (n <= 0: none, n >= 16: all). */
+static inline unsigned ck_nhwc_lanes16(long long n) {
+  return n >= 16 ? 0xffffu : n <= 0 ? 0u : (1u << n) - 1;
+}
 /* Tile slot i of a driver: input window a, and the output (and residual, where there is one)
  * at output offset oq. */
 static inline void ck_nhwc_slot(int i, const float* a, long long oq, float* out,
