@@ -170,7 +170,21 @@ typedef struct ck_nhwc_red {
   long long ns, acol, wcol;
   long long L;
   int pf; /* prefetch the weights CK_NHWC_PF_FLOATS ahead */
+  /* The next task's weights, prefetched into L2 one line a step over the tile's first pfn steps
+   * (ck_nhwc_pf_take). A network at batch 1 meets every layer's weights cold, and a task's
+   * first tile would otherwise wait on memory for each line of its group. */
+  const float* pfw;
+  long long pfn;
 } ck_nhwc_red;
+/* Hands the tile run with rd the next pfn of the *pfl lines left at *pfw: at most one line per
+ * step of one pass over its reduction. */
+static inline void ck_nhwc_pf_take(ck_nhwc_red* rd, const float** pfw, long long* pfl) {
+  const long long steps = rd->nr * rd->ns * rd->L;
+  rd->pfn = *pfl < steps ? *pfl : steps;
+  rd->pfw = *pfw;
+  *pfw += rd->pfn * 16;
+  *pfl -= rd->pfn;
+}
 /* Weight blocks above this many bytes are prefetched in software, 8 KB (128 steps) ahead. */
 #define CK_NHWC_PF_BYTES (160 * 1024)
 #define CK_NHWC_PF_FLOATS 2048

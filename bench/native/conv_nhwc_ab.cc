@@ -7,13 +7,17 @@
 //       bench/native/conv_nhwc_ab.cc -o /tmp/cab && /tmp/cab [rounds] [C,K,H,R,stride,pad ...]
 // Prints per layer the best time of each side, new/old speed, and whether the outputs match
 // bit for bit (they should, unless the change reorders the sums). ISA: CK_BENCH_ISA as the
-// other benches; the fused activation: CK_BENCH_ACT (convkit.h's codes; 1 ReLU by default).
+// other benches; the fused activation: CK_BENCH_ACT (convkit.h's codes; 1 ReLU by default);
+// CK_BENCH_COLD=1: the weights flushed from the caches before every call (batch 1 in a network);
+// CK_BENCH_SEQ=1: the layers timed as one sequence, each after the others, as a network pass.
 #include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <vector>
 
 // Both trees in one program: their extern "C" entry points get C++ (namespaced) names.
 #pragma push_macro("__cplusplus")
@@ -52,12 +56,78 @@ namespace ab_new {
 
 struct Layer { long long c, k, h, r, st, pad; };
 
+// One layer's buffers for both sides; the outputs of the first calls compared bit for bit.
+struct Case {
+  Layer y;
+  int isa, act;
+  long long oh, nout, g[ab_new::CK_G_COUNT], t1, t2, w1_bytes, w2_bytes;
+  float *in, *w, *bias, *o1, *o2, *p1, *p2, *sc1, *sc2;
+  double flops;
+  int same;
+  Case(Layer l, int isa_, int act_) : y(l), isa(isa_), act(act_) {
+    oh = (y.h + 2 * y.pad - y.r) / y.st + 1;
+    ab_new::conv_geometry(g, y.c, y.k, y.h, y.r, y.r, y.st, y.pad);
+    const long long nin = y.c * y.h * y.h, nw = y.k * y.c * y.r * y.r;
+    nout = y.k * oh * oh;
+    in = (float*)aligned_alloc(64, (nin * 4 + 63) / 64 * 64);
+    w = (float*)malloc(nw * 4);
+    bias = (float*)malloc(y.k * 4);
+    o1 = (float*)aligned_alloc(64, (nout * 4 + 63) / 64 * 64);
+    o2 = (float*)aligned_alloc(64, (nout * 4 + 63) / 64 * 64);
+    for (long long i = 0; i < nin; i++) in[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (long long i = 0; i < nw; i++) w[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (long long i = 0; i < y.k; i++) bias[i] = (float)rand() / RAND_MAX - 0.5f;
+    w1_bytes = ab_old::ck_conv_nhwc_packed_floats(g, 1) * 4;
+    w2_bytes = ab_new::ck_conv_nhwc_packed_floats(g, 1) * 4;
+    p1 = (float*)malloc(w1_bytes);
+    p2 = (float*)malloc(w2_bytes);
+    ab_old::ck_conv_nhwc_pack(g, 1, w, p1);
+    ab_new::ck_conv_nhwc_pack(g, 1, w, p2);
+    const long long s1 = ab_old::ck_conv_nhwc_scratch_floats(g, 1);
+    const long long s2 = ab_new::ck_conv_nhwc_scratch_floats(g, 1);
+    sc1 = (float*)malloc((s1 > 0 ? s1 : 1) * 4);
+    sc2 = (float*)malloc((s2 > 0 ? s2 : 1) * 4);
+    t1 = ab_old::ck_conv_nhwc_tasks(g, 1);
+    t2 = ab_new::ck_conv_nhwc_tasks(g, 1);
+    flops = 2.0 * y.k * y.c * y.r * y.r * oh * oh;
+    run_old();
+    run_new();
+    same = memcmp(o1, o2, nout * 4) == 0;
+  }
+  void run_old() { ab_old::ck_conv_nhwc(isa, g, 1, in, p1, bias, NULL, o1, act, 0, t1, sc1); }
+  void run_new() { ab_new::ck_conv_nhwc(isa, g, 1, in, p2, bias, NULL, o2, act, 0, t2, sc2); }
+  ~Case() {
+    free(in); free(w); free(bias); free(o1); free(o2); free(p1); free(p2); free(sc1); free(sc2);
+  }
+};
+
+// CK_BENCH_COLD=1: each call starts with the packed weights flushed from every cache level, as
+// a network at batch 1 meets a layer's weights (the other layers' weights and activations have
+// passed through the caches since); the flush is not timed.
+static int cold_calls() {
+  const char* e = getenv("CK_BENCH_COLD");
+  return e && *e && atoi(e) > 0;
+}
+static void flush_lines(const void* p, long long bytes) {
+  for (long long i = 0; i < bytes; i += 64) _mm_clflush((const char*)p + i);
+  _mm_mfence();
+}
+
 template <class F>
-static double best_block(F f, double* best) {
+static double best_block(F f, double* best, const void* cold, long long cold_bytes) {
   int it = 0;
-  const double t = ab_new::now_s();
-  double e;
-  do { f(); it++; e = ab_new::now_s() - t; } while (e < 0.02);
+  double e = 0;
+  if (cold) {
+    for (; it < 10; it++) {
+      flush_lines(cold, cold_bytes);
+      const double t = ab_new::now_s();
+      f();
+      e += ab_new::now_s() - t;
+    }
+  } else {
+    const double t = ab_new::now_s();
+    do { f(); it++; e = ab_new::now_s() - t; } while (e < 0.02);
+  }
   if (e / it < *best) *best = e / it;
   return e / it;
 }
@@ -83,47 +153,44 @@ int main(int argc, char** argv) {
   const char* act_env = getenv("CK_BENCH_ACT");
   const int act = act_env && *act_env ? atoi(act_env) : 1;
   srand(1);
-  for (int li = 0; li < nl; li++) {
-    const Layer y = L[li];
-    const long long oh = (y.h + 2 * y.pad - y.r) / y.st + 1;
-    long long g[ab_new::CK_G_COUNT];
-    ab_new::conv_geometry(g, y.c, y.k, y.h, y.r, y.r, y.st, y.pad);
-    const long long nin = y.c * y.h * y.h, nw = y.k * y.c * y.r * y.r, nout = y.k * oh * oh;
-    float* in = (float*)aligned_alloc(64, (nin * 4 + 63) / 64 * 64);
-    float* w = (float*)malloc(nw * 4);
-    float* bias = (float*)malloc(y.k * 4);
-    float* o1 = (float*)aligned_alloc(64, (nout * 4 + 63) / 64 * 64);
-    float* o2 = (float*)aligned_alloc(64, (nout * 4 + 63) / 64 * 64);
-    for (long long i = 0; i < nin; i++) in[i] = (float)rand() / RAND_MAX - 0.5f;
-    for (long long i = 0; i < nw; i++) w[i] = (float)rand() / RAND_MAX - 0.5f;
-    for (long long i = 0; i < y.k; i++) bias[i] = (float)rand() / RAND_MAX - 0.5f;
-    float* p1 = (float*)malloc(ab_old::ck_conv_nhwc_packed_floats(g, 1) * 4);
-    float* p2 = (float*)malloc(ab_new::ck_conv_nhwc_packed_floats(g, 1) * 4);
-    ab_old::ck_conv_nhwc_pack(g, 1, w, p1);
-    ab_new::ck_conv_nhwc_pack(g, 1, w, p2);
-    const long long s1 = ab_old::ck_conv_nhwc_scratch_floats(g, 1);
-    const long long s2 = ab_new::ck_conv_nhwc_scratch_floats(g, 1);
-    float* sc1 = (float*)malloc((s1 > 0 ? s1 : 1) * 4);
-    float* sc2 = (float*)malloc((s2 > 0 ? s2 : 1) * 4);
-    const long long t1 = ab_old::ck_conv_nhwc_tasks(g, 1), t2 = ab_new::ck_conv_nhwc_tasks(g, 1);
-    auto run_old = [&] { ab_old::ck_conv_nhwc(isa, g, 1, in, p1, bias, NULL, o1, act, 0, t1, sc1); };
-    auto run_new = [&] { ab_new::ck_conv_nhwc(isa, g, 1, in, p2, bias, NULL, o2, act, 0, t2, sc2); };
-    run_old();
-    run_new();
-    const int same = memcmp(o1, o2, nout * 4) == 0;
-    double b1 = 1e30, b2 = 1e30, wins = 0;
+  std::vector<Case*> cases;
+  for (int li = 0; li < nl; li++) cases.push_back(new Case(L[li], isa, act));
+  const char* seq = getenv("CK_BENCH_SEQ");
+  if (seq && *seq && atoi(seq) > 0) {
+    // The layers one after another, each with its own weights, as a network pass runs them:
+    // each layer meets its weights after the others' have passed through the caches.
+    auto all_old = [&] { for (Case* c : cases) c->run_old(); };
+    auto all_new = [&] { for (Case* c : cases) c->run_new(); };
+    double b1 = 1e30, b2 = 1e30, flops = 0;
+    int wins = 0, same = 1;
+    for (Case* c : cases) flops += c->flops, same &= c->same;
     for (int r = 0; r < rounds; r++) {
-      const double a = best_block(run_old, &b1);
-      const double b = best_block(run_new, &b2);
+      const double a = best_block(all_old, &b1, NULL, 0);
+      const double b = best_block(all_new, &b2, NULL, 0);
       if (b < a) wins++;
     }
-    const double flops = 2.0 * y.k * y.c * y.r * y.r * oh * oh;
-    printf("%4lld->%-4lld %3lldx%-3lld %lldx%lld s%lld  old %8.4f ms %6.1f GF/s  new %8.4f ms %6.1f GF/s"
-           "  new/old %.2f  (new faster in %d of %d rounds)  %s  [%s]\n",
-           y.c, y.k, oh, oh, y.r, y.r, y.st, b1 * 1e3, flops / b1 * 1e-9, b2 * 1e3,
-           flops / b2 * 1e-9, b1 / b2, (int)wins, rounds, same ? "same bits" : "BITS DIFFER",
-           ab_new::ck_conv_nhwc_variant(isa, g, 1));
-    free(in); free(w); free(bias); free(o1); free(o2); free(p1); free(p2); free(sc1); free(sc2);
+    printf("sequence of %d layers  old %8.4f ms %6.1f GF/s  new %8.4f ms %6.1f GF/s  new/old %.2f"
+           "  (new faster in %d of %d rounds)  %s\n",
+           nl, b1 * 1e3, flops / b1 * 1e-9, b2 * 1e3, flops / b2 * 1e-9, b1 / b2, wins, rounds,
+           same ? "same bits" : "BITS DIFFER");
+  } else {
+    for (Case* c : cases) {
+      double b1 = 1e30, b2 = 1e30;
+      int wins = 0;
+      const int cold = cold_calls();
+      for (int r = 0; r < rounds; r++) {
+        const double a = best_block([&] { c->run_old(); }, &b1, cold ? c->p1 : NULL, c->w1_bytes);
+        const double b = best_block([&] { c->run_new(); }, &b2, cold ? c->p2 : NULL, c->w2_bytes);
+        if (b < a) wins++;
+      }
+      const Layer& y = c->y;
+      printf("%4lld->%-4lld %3lldx%-3lld %lldx%lld s%lld  old %8.4f ms %6.1f GF/s  new %8.4f ms"
+             " %6.1f GF/s  new/old %.2f  (new faster in %d of %d rounds)  %s  [%s]\n",
+             y.c, y.k, c->oh, c->oh, y.r, y.r, y.st, b1 * 1e3, c->flops / b1 * 1e-9, b2 * 1e3,
+             c->flops / b2 * 1e-9, b1 / b2, wins, rounds, c->same ? "same bits" : "BITS DIFFER",
+             ab_new::ck_conv_nhwc_variant(isa, c->g, 1));
+    }
   }
+  for (Case* c : cases) delete c;
   return 0;
 }
