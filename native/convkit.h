@@ -22,6 +22,11 @@ extern "C" {
 /* 2 when this CPU and OS run AVX-512 F, VL and DQ (and AVX2 and FMA), 1 when AVX2 and FMA, else
  * 0. */
 int ck_best_isa(void);
+/* bytes (> 0) of zeroed memory from a mapping that starts on a 2 MB boundary, advised onto
+ * transparent huge pages; 0 where none can be made (not Linux, no memory). Free with
+ * ck_pages_free(address, the same bytes). */
+long long ck_pages_alloc(long long bytes);
+void ck_pages_free(long long address, long long bytes);
 
 /* im2col of one image [C][H][W] into col[K][OH*OW], K = C*R*S, rows [k0, k1) only. */
 void ck_im2col(const float* in, int C, int H, int W, int R, int S,

@@ -9,7 +9,8 @@
 // bit for bit (they should, unless the change reorders the sums). ISA: CK_BENCH_ISA as the
 // other benches; the fused activation: CK_BENCH_ACT (convkit.h's codes; 1 ReLU by default);
 // CK_BENCH_COLD=1: the weights flushed from the caches before every call (batch 1 in a network);
-// CK_BENCH_SEQ=1: the layers timed as one sequence, each after the others, as a network pass.
+// CK_BENCH_SEQ=1: the layers timed as one sequence, each after the others, as a network pass;
+// CK_BENCH_HUGE=1: the new side's weights on huge pages (see huge_alloc).
 #include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
@@ -55,6 +56,16 @@ namespace ab_new {
 }  // namespace ab_new
 
 struct Layer { long long c, k, h, r, st, pad; };
+#include <sys/mman.h>
+// CK_BENCH_HUGE=1: the new side's packed weights on transparent huge pages (2 MB aligned,
+// madvise), to measure what the TLB costs a layer sequence under this VM's nested paging.
+static void* huge_alloc(long long bytes) {
+  const long long al = 2 << 20, n = (bytes + al - 1) / al * al;
+  void* p = aligned_alloc(al, n);
+  madvise(p, n, MADV_HUGEPAGE);
+  memset(p, 0, n);
+  return p;
+}
 
 // One layer's buffers for both sides; the outputs of the first calls compared bit for bit.
 struct Case {
@@ -80,7 +91,7 @@ struct Case {
     w1_bytes = ab_old::ck_conv_nhwc_packed_floats(g, 1) * 4;
     w2_bytes = ab_new::ck_conv_nhwc_packed_floats(g, 1) * 4;
     p1 = (float*)malloc(w1_bytes);
-    p2 = (float*)malloc(w2_bytes);
+    p2 = (float*)(getenv("CK_BENCH_HUGE") ? huge_alloc(w2_bytes) : malloc(w2_bytes));
     ab_old::ck_conv_nhwc_pack(g, 1, w, p1);
     ab_new::ck_conv_nhwc_pack(g, 1, w, p2);
     const long long s1 = ab_old::ck_conv_nhwc_scratch_floats(g, 1);

@@ -30,6 +30,11 @@ public final class ConvkitNative {
 
   public static native int ck_best_isa();
 
+  /** A 2 MB-aligned mapping of {@code bytes} advised onto huge pages, or 0 (convkit.h). */
+  public static native long ck_pages_alloc(long bytes);
+
+  public static native void ck_pages_free(long address, long bytes);
+
   public static native void ck_im2col(@Const FloatPointer in, int C, int H, int W, int R, int S,
       int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW, FloatPointer col, int k0,
       int k1);
