@@ -185,6 +185,17 @@ static inline void ck_nhwc_pf_take(ck_nhwc_red* rd, const float** pfw, long long
   *pfw += rd->pfn * 16;
   *pfl -= rd->pfn;
 }
+/* In a tile's plain reduction loop: its first steps, while pn lines of the next task's weights
+ * are left, each prefetch one of them into L2 (pw, from rd->pfw). STEP is the tile's step. */
+#define CK_NHWC_PF_NEXT_STEPS(STEP)                       \
+  if (pn > 0) {                                           \
+    const long long lp = L - l < pn ? L : l + pn;         \
+    pn -= lp - l;                                         \
+    for (; l < lp; l++, wp += 16, pw += 16) {             \
+      __builtin_prefetch(pw, 0, 2);                       \
+      STEP                                                \
+    }                                                     \
+  }
 /* Weight blocks above this many bytes are prefetched in software, 8 KB (128 steps) ahead. */
 #define CK_NHWC_PF_BYTES (160 * 1024)
 #define CK_NHWC_PF_FLOATS 2048
@@ -210,6 +221,12 @@ static inline int ck_nhwc_tile_pixels(long long rem, int mmax) {
   if (rem <= mmax) return (int)rem;
   const long long tiles = (rem + mmax - 1) / mmax;
   return (int)((rem + tiles - 1) / tiles);
+}
+/* The 16-channel weight blocks [*kb0, *kb1) of channel group gk. */
+static inline void ck_nhwc_group_blocks(const ck_nhwc_plan* p, long long gk, long long* kb0,
+                                        long long* kb1) {
+  *kb0 = gk * p->kg;
+  *kb1 = *kb0 + p->kg < p->nkb ? *kb0 + p->kg : p->nkb;
 }
 /* Whether the AVX-512 build runs a task's nb 16-channel blocks as 8x48 tiles (three blocks at a
  * time): an odd count divisible by 3, which pairs would leave a lone 8x16z block (8 FMAs per 9

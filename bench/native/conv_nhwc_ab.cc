@@ -10,13 +10,17 @@
 // other benches; the fused activation: CK_BENCH_ACT (convkit.h's codes; 1 ReLU by default);
 // CK_BENCH_COLD=1: the weights flushed from the caches before every call (batch 1 in a network);
 // CK_BENCH_SEQ=1: the layers timed as one sequence, each after the others, as a network pass;
-// CK_BENCH_HUGE=1: the new side's weights on huge pages (see huge_alloc).
+// CK_BENCH_HUGE=1: the new side's weights on huge pages (ck_pages_alloc, as PackedWeights maps
+// weights of 2 MB or more), for any size, to measure what the TLB costs a layer sequence.
 #include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __linux__
+#include <sys/mman.h> /* before the namespaces: common.c includes it too */
+#endif
 
 #include <vector>
 
@@ -56,17 +60,6 @@ namespace ab_new {
 }  // namespace ab_new
 
 struct Layer { long long c, k, h, r, st, pad; };
-#include <sys/mman.h>
-// CK_BENCH_HUGE=1: the new side's packed weights on transparent huge pages (2 MB aligned,
-// madvise), to measure what the TLB costs a layer sequence under this VM's nested paging.
-static void* huge_alloc(long long bytes) {
-  const long long al = 2 << 20, n = (bytes + al - 1) / al * al;
-  void* p = aligned_alloc(al, n);
-  madvise(p, n, MADV_HUGEPAGE);
-  memset(p, 0, n);
-  return p;
-}
-
 // One layer's buffers for both sides; the outputs of the first calls compared bit for bit.
 struct Case {
   Layer y;
@@ -74,7 +67,7 @@ struct Case {
   long long oh, nout, g[ab_new::CK_G_COUNT], t1, t2, w1_bytes, w2_bytes;
   float *in, *w, *bias, *o1, *o2, *p1, *p2, *sc1, *sc2;
   double flops;
-  int same;
+  int same, huge;
   Case(Layer l, int isa_, int act_) : y(l), isa(isa_), act(act_) {
     oh = (y.h + 2 * y.pad - y.r) / y.st + 1;
     ab_new::conv_geometry(g, y.c, y.k, y.h, y.r, y.r, y.st, y.pad);
@@ -91,7 +84,9 @@ struct Case {
     w1_bytes = ab_old::ck_conv_nhwc_packed_floats(g, 1) * 4;
     w2_bytes = ab_new::ck_conv_nhwc_packed_floats(g, 1) * 4;
     p1 = (float*)malloc(w1_bytes);
-    p2 = (float*)(getenv("CK_BENCH_HUGE") ? huge_alloc(w2_bytes) : malloc(w2_bytes));
+    huge = getenv("CK_BENCH_HUGE") && *getenv("CK_BENCH_HUGE");
+    p2 = huge ? (float*)(size_t)ab_new::ck_pages_alloc(w2_bytes) : NULL;
+    if (!p2) huge = 0, p2 = (float*)malloc(w2_bytes);
     ab_old::ck_conv_nhwc_pack(g, 1, w, p1);
     ab_new::ck_conv_nhwc_pack(g, 1, w, p2);
     const long long s1 = ab_old::ck_conv_nhwc_scratch_floats(g, 1);
@@ -108,7 +103,9 @@ struct Case {
   void run_old() { ab_old::ck_conv_nhwc(isa, g, 1, in, p1, bias, NULL, o1, act, 0, t1, sc1); }
   void run_new() { ab_new::ck_conv_nhwc(isa, g, 1, in, p2, bias, NULL, o2, act, 0, t2, sc2); }
   ~Case() {
-    free(in); free(w); free(bias); free(o1); free(o2); free(p1); free(p2); free(sc1); free(sc2);
+    free(in); free(w); free(bias); free(o1); free(o2); free(p1);
+    if (huge) ab_new::ck_pages_free((long long)(size_t)p2, w2_bytes); else free(p2);
+    free(sc1); free(sc2);
   }
 };
 

@@ -25,6 +25,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -167,7 +168,7 @@ final class ForwardCommands {
         y = pass.forward(x).toArray();
         pass.setProfiling(true);
         for (int k = 0; k < PROFILE_PASSES; k++) {
-          pass.forward(x).toArray();
+          pass.forward(x);
           passes.add(pass.times());
         }
       }
@@ -398,7 +399,7 @@ final class ForwardCommands {
       for (int p = 0; p < passes.size(); p++) {
         nanos[p] = passes.get(p).get(i).nanos();
       }
-      java.util.Arrays.sort(nanos);
+      Arrays.sort(nanos);
       ForwardPass.StepTime t = first.get(i);
       out.add(new ForwardPass.StepTime(t.step(), nanos[nanos.length / 2], t.macs(), t.output(),
           t.ran()));
@@ -420,8 +421,9 @@ final class ForwardCommands {
           t.macs() == 0 ? "-" : String.format(Locale.ROOT, "%.1f", 2.0 * t.macs() / t.nanos()),
           t.step().describe(), t.ran()));
     }
-    b.append(String.format(Locale.ROOT, "%-34s %-10s %-16s %9.3f %9.1f  (profiled: each step's median"
-        + " of the passes, the engine waited for after each step)%n", "total", "", "", total / 1e6, 2.0 * macs / total));
+    b.append(String.format(Locale.ROOT, "%-34s %-10s %-16s %9.3f %9.1f  (profiled: each step's"
+        + " median of the passes, the engine waited for after each step)%n", "total", "", "",
+        total / 1e6, 2.0 * macs / total));
     return b.toString();
   }
 
