@@ -12,6 +12,10 @@
 // CK_BENCH_SEQ=1: the layers timed as one sequence, each after the others, as a network pass;
 // CK_BENCH_HUGE=1: the new side's weights on huge pages (ck_pages_alloc, as PackedWeights maps
 // weights of 2 MB or more), for any size, to measure what the TLB costs a layer sequence.
+// A layer C,K,H,R,stride,pad,dw (a seventh field 1) is depthwise (K = C, ck_dw_nhwc). In a
+// sequence each layer reads the previous layer's output where the sizes match, as a network pass
+// does (the activations stay where the last layer left them in the caches); weights are scaled
+// He-style (variance 2 / fan-in), so a long chain neither overflows nor decays into denormals.
 #include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +26,7 @@
 #include <sys/mman.h> /* before the namespaces: common.c includes it too */
 #endif
 
+#include <algorithm>
 #include <vector>
 
 // Both trees in one program: their extern "C" entry points get C++ (namespaced) names.
@@ -59,19 +64,23 @@ namespace ab_new {
 #include "bench_common.h"
 }  // namespace ab_new
 
-struct Layer { long long c, k, h, r, st, pad; };
+struct Layer { long long c, k, h, r, st, pad, dw; };
 // One layer's buffers for both sides; the outputs of the first calls compared bit for bit.
 struct Case {
   Layer y;
   int isa, act;
   long long oh, nout, g[ab_new::CK_G_COUNT], t1, t2, w1_bytes, w2_bytes;
   float *in, *w, *bias, *o1, *o2, *p1, *p2, *sc1, *sc2;
+  const float *in1, *in2; // what each side reads: in, or the previous layer's output (sequence)
+  long long nin;
   double flops;
   int same, huge;
   Case(Layer l, int isa_, int act_) : y(l), isa(isa_), act(act_) {
+    if (y.dw) y.k = y.c;
     oh = (y.h + 2 * y.pad - y.r) / y.st + 1;
     ab_new::conv_geometry(g, y.c, y.k, y.h, y.r, y.r, y.st, y.pad);
-    const long long nin = y.c * y.h * y.h, nw = y.k * y.c * y.r * y.r;
+    nin = y.c * y.h * y.h;
+    const long long fan = (y.dw ? 1 : y.c) * y.r * y.r, nw = y.k * fan;
     nout = y.k * oh * oh;
     in = (float*)aligned_alloc(64, (nin * 4 + 63) / 64 * 64);
     w = (float*)malloc(nw * 4);
@@ -79,29 +88,45 @@ struct Case {
     o1 = (float*)aligned_alloc(64, (nout * 4 + 63) / 64 * 64);
     o2 = (float*)aligned_alloc(64, (nout * 4 + 63) / 64 * 64);
     for (long long i = 0; i < nin; i++) in[i] = (float)rand() / RAND_MAX - 0.5f;
-    for (long long i = 0; i < nw; i++) w[i] = (float)rand() / RAND_MAX - 0.5f;
+    const float he = sqrtf(24.0f / fan); // uniform(-0.5, 0.5) has variance 1/12
+    for (long long i = 0; i < nw; i++) w[i] = ((float)rand() / RAND_MAX - 0.5f) * he;
     for (long long i = 0; i < y.k; i++) bias[i] = (float)rand() / RAND_MAX - 0.5f;
-    w1_bytes = ab_old::ck_conv_nhwc_packed_floats(g, 1) * 4;
-    w2_bytes = ab_new::ck_conv_nhwc_packed_floats(g, 1) * 4;
+    in1 = in2 = in;
+    w1_bytes = (y.dw ? ab_old::ck_dw_nhwc_packed_floats(g) : ab_old::ck_conv_nhwc_packed_floats(g, 1)) * 4;
+    w2_bytes = (y.dw ? ab_new::ck_dw_nhwc_packed_floats(g) : ab_new::ck_conv_nhwc_packed_floats(g, 1)) * 4;
     p1 = (float*)malloc(w1_bytes);
     huge = getenv("CK_BENCH_HUGE") && *getenv("CK_BENCH_HUGE");
     p2 = huge ? (float*)(size_t)ab_new::ck_pages_alloc(w2_bytes) : NULL;
     if (!p2) huge = 0, p2 = (float*)malloc(w2_bytes);
-    ab_old::ck_conv_nhwc_pack(g, 1, w, p1);
-    ab_new::ck_conv_nhwc_pack(g, 1, w, p2);
-    const long long s1 = ab_old::ck_conv_nhwc_scratch_floats(g, 1);
-    const long long s2 = ab_new::ck_conv_nhwc_scratch_floats(g, 1);
+    if (y.dw) {
+      ab_old::ck_dw_nhwc_pack(g, w, p1);
+      ab_new::ck_dw_nhwc_pack(g, w, p2);
+    } else {
+      ab_old::ck_conv_nhwc_pack(g, 1, w, p1);
+      ab_new::ck_conv_nhwc_pack(g, 1, w, p2);
+    }
+    const long long s1 = y.dw ? 0 : ab_old::ck_conv_nhwc_scratch_floats(g, 1);
+    const long long s2 = y.dw ? 0 : ab_new::ck_conv_nhwc_scratch_floats(g, 1);
     sc1 = (float*)malloc((s1 > 0 ? s1 : 1) * 4);
     sc2 = (float*)malloc((s2 > 0 ? s2 : 1) * 4);
-    t1 = ab_old::ck_conv_nhwc_tasks(g, 1);
-    t2 = ab_new::ck_conv_nhwc_tasks(g, 1);
-    flops = 2.0 * y.k * y.c * y.r * y.r * oh * oh;
+    t1 = y.dw ? ab_old::ck_dw_nhwc_tasks(g) : ab_old::ck_conv_nhwc_tasks(g, 1);
+    t2 = y.dw ? ab_new::ck_dw_nhwc_tasks(g) : ab_new::ck_conv_nhwc_tasks(g, 1);
+    flops = 2.0 * y.k * fan * oh * oh;
     run_old();
     run_new();
     same = memcmp(o1, o2, nout * 4) == 0;
   }
-  void run_old() { ab_old::ck_conv_nhwc(isa, g, 1, in, p1, bias, NULL, o1, act, 0, t1, sc1); }
-  void run_new() { ab_new::ck_conv_nhwc(isa, g, 1, in, p2, bias, NULL, o2, act, 0, t2, sc2); }
+  void run_old() {
+    if (y.dw) ab_old::ck_dw_nhwc(isa, g, in1, p1, bias, o1, act, 0, t1, sc1);
+    else ab_old::ck_conv_nhwc(isa, g, 1, in1, p1, bias, NULL, o1, act, 0, t1, sc1);
+  }
+  void run_new() {
+    if (y.dw) ab_new::ck_dw_nhwc(isa, g, in2, p2, bias, o2, act, 0, t2, sc2);
+    else ab_new::ck_conv_nhwc(isa, g, 1, in2, p2, bias, NULL, o2, act, 0, t2, sc2);
+  }
+  const char* variant() const {
+    return y.dw ? ab_new::ck_dw_nhwc_variant(isa, g) : ab_new::ck_conv_nhwc_variant(isa, g, 1);
+  }
   ~Case() {
     free(in); free(w); free(bias); free(o1); free(o2); free(p1);
     if (huge) ab_new::ck_pages_free((long long)(size_t)p2, w2_bytes); else free(p2);
@@ -142,10 +167,10 @@ static double best_block(F f, double* best, const void* cold, long long cold_byt
 
 int main(int argc, char** argv) {
   const int rounds = argc > 1 ? atoi(argv[1]) : 10;
-  Layer def[] = {{32, 64, 112, 1, 1, 0},   {144, 24, 56, 1, 1, 0},  {24, 144, 56, 1, 1, 0},
-                 {16, 96, 112, 1, 1, 0},   {64, 256, 56, 1, 1, 0},  {1024, 256, 14, 1, 1, 0},
-                 {512, 512, 14, 1, 1, 0},  {768, 3072, 7, 1, 1, 0}, {96, 384, 56, 1, 1, 0},
-                 {128, 128, 28, 3, 1, 1},  {3, 64, 224, 7, 2, 3}};
+  Layer def[] = {{32, 64, 112, 1, 1, 0, 0},  {144, 24, 56, 1, 1, 0, 0}, {24, 144, 56, 1, 1, 0, 0},
+                 {16, 96, 112, 1, 1, 0, 0},  {64, 256, 56, 1, 1, 0, 0}, {1024, 256, 14, 1, 1, 0, 0},
+                 {512, 512, 14, 1, 1, 0, 0}, {768, 3072, 7, 1, 1, 0, 0}, {96, 384, 56, 1, 1, 0, 0},
+                 {128, 128, 28, 3, 1, 1, 0}, {3, 64, 224, 7, 2, 3, 0},  {512, 512, 14, 3, 1, 1, 1}};
   Layer* L = def;
   int nl = sizeof(def) / sizeof(def[0]);
   Layer arg[64];
@@ -153,7 +178,9 @@ int main(int argc, char** argv) {
     nl = 0;
     for (int i = 2; i < argc && nl < 64; i++) {
       Layer& y = arg[nl++];
-      sscanf(argv[i], "%lld,%lld,%lld,%lld,%lld,%lld", &y.c, &y.k, &y.h, &y.r, &y.st, &y.pad);
+      y.dw = 0;
+      sscanf(argv[i], "%lld,%lld,%lld,%lld,%lld,%lld,%lld", &y.c, &y.k, &y.h, &y.r, &y.st, &y.pad,
+             &y.dw);
     }
     L = arg;
   }
@@ -167,6 +194,12 @@ int main(int argc, char** argv) {
   if (seq && *seq && atoi(seq) > 0) {
     // The layers one after another, each with its own weights, as a network pass runs them:
     // each layer meets its weights after the others' have passed through the caches.
+    for (size_t i = 1; i < cases.size(); i++) {
+      if (cases[i - 1]->nout == cases[i]->nin) {
+        cases[i]->in1 = cases[i - 1]->o1;
+        cases[i]->in2 = cases[i - 1]->o2;
+      }
+    }
     auto all_old = [&] { for (Case* c : cases) c->run_old(); };
     auto all_new = [&] { for (Case* c : cases) c->run_new(); };
     double b1 = 1e30, b2 = 1e30, flops = 0;
@@ -176,6 +209,51 @@ int main(int argc, char** argv) {
       const double a = best_block(all_old, &b1, NULL, 0);
       const double b = best_block(all_new, &b2, NULL, 0);
       if (b < a) wins++;
+    }
+    if (atoi(seq) > 1) {
+      // CK_BENCH_SEQ=2: each layer's time inside the sequence, old and new passes alternating
+      // (the median over 20 passes a round, then the median over the rounds of the per-round
+      // new/old ratio), beside the layer run alone (hot).
+      const size_t n = cases.size();
+      std::vector<std::vector<double>> r(n), m1(n), m2(n);
+      for (int k = 0; k < rounds; k++) {
+        std::vector<std::vector<double>> a(n), b(n);
+        for (int p = 0; p < 20; p++) {
+          for (size_t i = 0; i < n; i++) {
+            const double t0 = ab_new::now_s();
+            cases[i]->run_old();
+            a[i].push_back(ab_new::now_s() - t0);
+          }
+          for (size_t i = 0; i < n; i++) {
+            const double t0 = ab_new::now_s();
+            cases[i]->run_new();
+            b[i].push_back(ab_new::now_s() - t0);
+          }
+        }
+        for (size_t i = 0; i < n; i++) {
+          std::sort(a[i].begin(), a[i].end());
+          std::sort(b[i].begin(), b[i].end());
+          m1[i].push_back(a[i][10]);
+          m2[i].push_back(b[i][10]);
+          r[i].push_back(a[i][10] / b[i][10]);
+        }
+      }
+      for (size_t i = 0; i < n; i++) {
+        std::sort(r[i].begin(), r[i].end());
+        std::sort(m1[i].begin(), m1[i].end());
+        std::sort(m2[i].begin(), m2[i].end());
+        double alone = 1e30;
+        best_block([&] { cases[i]->run_new(); }, &alone, NULL, 0);
+        best_block([&] { cases[i]->run_new(); }, &alone, NULL, 0);
+        const Layer& y = cases[i]->y;
+        int wins = 0;
+        for (double v : r[i]) wins += v > 1;
+        printf("  %4lld->%-4lld %3lldx%-3lld %lldx%lld s%lld%s  in the sequence old %8.4f new %8.4f"
+               " ms  new/old %.2f (%d of %d)  new alone %8.4f ms  [%s]\n", y.c, y.k,
+               cases[i]->oh, cases[i]->oh, y.r, y.r, y.st, y.dw ? " dw" : "   ",
+               m1[i][rounds / 2] * 1e3, m2[i][rounds / 2] * 1e3, r[i][rounds / 2], wins, rounds,
+               alone * 1e3, cases[i]->variant());
+      }
     }
     printf("sequence of %d layers  old %8.4f ms %6.1f GF/s  new %8.4f ms %6.1f GF/s  new/old %.2f"
            "  (new faster in %d of %d rounds)  %s\n",
@@ -196,7 +274,7 @@ int main(int argc, char** argv) {
              " %6.1f GF/s  new/old %.2f  (new faster in %d of %d rounds)  %s  [%s]\n",
              y.c, y.k, c->oh, c->oh, y.r, y.r, y.st, b1 * 1e3, c->flops / b1 * 1e-9, b2 * 1e3,
              c->flops / b2 * 1e-9, b1 / b2, wins, rounds, c->same ? "same bits" : "BITS DIFFER",
-             ab_new::ck_conv_nhwc_variant(isa, c->g, 1));
+             c->variant());
     }
   }
   for (Case* c : cases) delete c;
