@@ -29,9 +29,11 @@ import org.junit.jupiter.api.Test;
  * <p>The bounds are the implementations' own, tighter than the conv tests' budget: sigmoid and
  * swish within 6 ulp relative (exp's Taylor-7 rounding plus 1/(1+e), e*s and x*s), plus the
  * smallest normal float (times 1 + |x|) where e^-|x| is flushed to 0; GELU within
- * 1e-7 * |x| + 2 ulp: erf within 2e-7 (Maclaurin series below z = 1, Abramowitz-Stegun 7.1.26
- * above, both evaluated in float), so Phi = (1 + erf)/2 within 1e-7, times |x|, and the final
- * product's rounding; tanh within 6 ulp relative: below |x| = 0.55 a float Horner sum of the
+ * 2.5e-7 * |x| + 2 ulp: Phi = 1/2 + erf(x)/2 with erf(x) = x P(x^2) / Q(x^2), a degree-5 rational
+ * fit within 2.4e-8 of erf, evaluated in float (ten Horner steps of positive terms, a product, a
+ * quotient and the sum), times |x|, and the final product's rounding. On every float input
+ * (bench/native/gelu_exhaustive.c) the largest error is 2.34e-7 |x| on AVX2 and 2.43e-7 |x| on
+ * the portable build, whose multiply-adds round twice; tanh within 6 ulp relative: below |x| = 0.55 a float Horner sum of the
  * Maclaurin series to x^17 (truncation under 3e-9 relative), above it (1 - e)/(1 + e) with
  * e = e^-2|x| <= 1/3, which passes exp's error on scaled by at most 0.75 and cancels nothing.
  */
@@ -75,8 +77,8 @@ class NativeActivationTest {
 
   static double allowed(Activation act, float x, double exact) {
     if (act == Activation.GELU) {
-      // Phi's error (erf's over 2) times |x|, and the final product's rounding.
-      return 1e-7 * Math.abs(x) + 2 * U * Math.abs(exact) + Float.MIN_NORMAL;
+      // Phi's error times |x|, and the final product's rounding.
+      return 2.5e-7 * Math.abs(x) + 2 * U * Math.abs(exact) + Float.MIN_NORMAL;
     }
     // e^-|x| is flushed to 0 below the smallest normal float: sigmoid may lose that much, and
     // swish |x| times it.
