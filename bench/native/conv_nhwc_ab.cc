@@ -215,43 +215,45 @@ int main(int argc, char** argv) {
       // (the median over 20 passes a round, then the median over the rounds of the per-round
       // new/old ratio), beside the layer run alone (hot).
       const size_t n = cases.size();
+      const int passes = 20;
       std::vector<std::vector<double>> r(n), m1(n), m2(n);
+      // One pass of the sequence on one side, each layer's time appended to its list.
+      auto pass = [&](bool old_side, std::vector<std::vector<double>>& t) {
+        for (size_t i = 0; i < n; i++) {
+          const double t0 = ab_new::now_s();
+          if (old_side) cases[i]->run_old(); else cases[i]->run_new();
+          t[i].push_back(ab_new::now_s() - t0);
+        }
+      };
+      auto median = [](std::vector<double>& v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+      };
       for (int k = 0; k < rounds; k++) {
         std::vector<std::vector<double>> a(n), b(n);
-        for (int p = 0; p < 20; p++) {
-          for (size_t i = 0; i < n; i++) {
-            const double t0 = ab_new::now_s();
-            cases[i]->run_old();
-            a[i].push_back(ab_new::now_s() - t0);
-          }
-          for (size_t i = 0; i < n; i++) {
-            const double t0 = ab_new::now_s();
-            cases[i]->run_new();
-            b[i].push_back(ab_new::now_s() - t0);
-          }
+        for (int p = 0; p < passes; p++) {
+          pass(true, a);
+          pass(false, b);
         }
         for (size_t i = 0; i < n; i++) {
-          std::sort(a[i].begin(), a[i].end());
-          std::sort(b[i].begin(), b[i].end());
-          m1[i].push_back(a[i][10]);
-          m2[i].push_back(b[i][10]);
-          r[i].push_back(a[i][10] / b[i][10]);
+          m1[i].push_back(median(a[i]));
+          m2[i].push_back(median(b[i]));
+          r[i].push_back(m1[i].back() / m2[i].back());
         }
       }
       for (size_t i = 0; i < n; i++) {
-        std::sort(r[i].begin(), r[i].end());
-        std::sort(m1[i].begin(), m1[i].end());
-        std::sort(m2[i].begin(), m2[i].end());
+        int wins = 0;
+        for (double v : r[i]) wins += v > 1;
+        const double ratio = median(r[i]), old_ms = median(m1[i]) * 1e3,
+                     new_ms = median(m2[i]) * 1e3;
         double alone = 1e30;
         best_block([&] { cases[i]->run_new(); }, &alone, NULL, 0);
         best_block([&] { cases[i]->run_new(); }, &alone, NULL, 0);
         const Layer& y = cases[i]->y;
-        int wins = 0;
-        for (double v : r[i]) wins += v > 1;
         printf("  %4lld->%-4lld %3lldx%-3lld %lldx%lld s%lld%s  in the sequence old %8.4f new %8.4f"
                " ms  new/old %.2f (%d of %d)  new alone %8.4f ms  [%s]\n", y.c, y.k,
                cases[i]->oh, cases[i]->oh, y.r, y.r, y.st, y.dw ? " dw" : "   ",
-               m1[i][rounds / 2] * 1e3, m2[i][rounds / 2] * 1e3, r[i][rounds / 2], wins, rounds,
+               old_ms, new_ms, ratio, wins, rounds,
                alone * 1e3, cases[i]->variant());
       }
     }

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   const float limit = argc > 1 ? (float)atof(argv[1]) : 8.0f;
   const int n = 1 << 16;
   float* x = (float*)malloc(n * 4);
+  float* y = (float*)malloc(n * 4);
   const char* names[] = {"portable", "avx2"};
   int bad = 0;
   for (int isa = 0; isa < 2; isa++) {
@@ -41,7 +42,6 @@ int main(int argc, char** argv) {
           unsigned int bits = (unsigned int)u | (sign ? 0x80000000u : 0);
           memcpy(&x[m], &bits, 4);
         }
-        float* y = (float*)malloc(m * 4);
         memcpy(y, x, m * 4);
         if (isa == 0) act_span_portable(y, m, 5); else act_span_avx2(y, m, 5);
         for (int i = 0; i < m; i++) {
@@ -55,7 +55,6 @@ int main(int argc, char** argv) {
           if (r > ratio) ratio = r;
         }
         count += m;
-        free(y);
       }
     float s[4] = {-0.0f, INFINITY, -INFINITY, NAN};
     if (isa == 0) act_span_portable(s, 4, 5); else act_span_avx2(s, 4, 5);
@@ -66,5 +65,6 @@ int main(int argc, char** argv) {
     if (!specials || ratio > 1) bad = 1;
   }
   free(x);
+  free(y);
   return bad;
 }

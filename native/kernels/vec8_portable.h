@@ -51,7 +51,8 @@ static inline ck_pv8 ck_pv8_select_sign(ck_pv8 s, ck_pv8 if_nonneg, ck_pv8 if_ne
   return (ck_pv8)(((ck_pi8)if_neg & m) | ((ck_pi8)if_nonneg & ~m));
 }
 #define VSELECT_SIGN(s, if_nonneg, if_neg) ck_pv8_select_sign((s), (if_nonneg), (if_neg))
-/* e^x per lane with libm's expf. (No overflow: sigmoid clamps its argument to 88.37 first, tanh's is <= 0.) */
+/* e^x per lane with libm's expf. (No overflow: sigmoid clamps its argument to 88.37 first;
+ * tanh's is <= 0.) */
 static inline ck_pv8 ck_pv8_exp(ck_pv8 x) {
   float t[8];
   memcpy(t, &x, 32);
